@@ -1,0 +1,136 @@
+{{/*
+Shared named templates. Helm loads every chart's templates into one set, so
+the subcharts of the umbrella can include these directly.
+
+Conventions every subchart follows:
+  - object names are "<release>-<component>" (obs-lib.fullname), so the
+    prometheus config can compute the Service of any sibling;
+  - selectors use name + instance only, which never change across upgrades
+    (selectors of Deployments/StatefulSets/DaemonSets are immutable);
+  - images are {registry, repository, tag}; global.imageRegistry replaces the
+    registry of every image for air-gapped mirrors.
+*/}}
+
+{{/* "<release>-<chart name>", or "<release>-<component>" when a dict with
+     .ctx and .component is passed. Truncated to the 63 chars a DNS label allows. */}}
+{{- define "obs-lib.fullname" -}}
+{{- if and (kindIs "map" .) (hasKey . "component") -}}
+{{- printf "%s-%s" .ctx.Release.Name .component | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of a sibling component's objects, e.g. (dict "ctx" . "component" "alertmanager"). */}}
+{{- define "obs-lib.siblingName" -}}
+{{- printf "%s-%s" .ctx.Release.Name .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "obs-lib.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Full label set. Pass the subchart context; the component defaults to the chart name. */}}
+{{- define "obs-lib.labels" -}}
+{{ include "obs-lib.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | quote }}
+app.kubernetes.io/component: {{ .Values.component | default .Chart.Name }}
+app.kubernetes.io/part-of: obs
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+obs.dev/tier: {{ .Values.global.tier | quote }}
+{{- end -}}
+
+{{/* registry/repository:tag, with global.imageRegistry taking precedence.
+     Pass (dict "image" .Values.image "global" .Values.global). */}}
+{{- define "obs-lib.image" -}}
+{{- $registry := .global.imageRegistry | default .image.registry -}}
+{{- printf "%s/%s:%s" $registry .image.repository .image.tag -}}
+{{- end -}}
+
+{{- define "obs-lib.imagePullSecrets" -}}
+{{- with .Values.global.imagePullSecrets }}
+imagePullSecrets:
+{{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod-level security context for every pod outside the documented
+     exceptions. fsGroup makes PVC contents writable by the non-root uid. */}}
+{{- define "obs-lib.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .uid }}
+runAsGroup: {{ .uid }}
+fsGroup: {{ .uid }}
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Container-level security context: nothing writable but mounted volumes,
+     no privilege escalation, no capabilities. */}}
+{{- define "obs-lib.containerSecurityContext" -}}
+runAsNonRoot: true
+readOnlyRootFilesystem: true
+allowPrivilegeEscalation: false
+privileged: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* StorageClass line for a PVC template: the component's own class, else the
+     global one, else nothing (the cluster default). */}}
+{{- define "obs-lib.storageClass" -}}
+{{- $class := .storage.storageClass | default .global.storageClass -}}
+{{- with $class }}
+storageClassName: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Spread replicas across nodes and zones when the tier asks for it. With
+     ScheduleAnyway a small cluster still schedules everything; the scheduler
+     only prefers the spread. */}}
+{{- define "obs-lib.topologySpread" -}}
+{{- if .Values.topologySpread.enabled }}
+topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: {{ .Values.topologySpread.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- include "obs-lib.selectorLabels" . | nindent 8 }}
+  - maxSkew: 1
+    topologyKey: topology.kubernetes.io/zone
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "obs-lib.selectorLabels" . | nindent 8 }}
+{{- end }}
+{{- end -}}
+
+{{/* PodDisruptionBudget for multi-replica components. */}}
+{{- define "obs-lib.podDisruptionBudget" -}}
+{{- if .Values.podDisruptionBudget.enabled }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "obs-lib.fullname" . }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "obs-lib.labels" . | nindent 4 }}
+spec:
+  maxUnavailable: {{ .Values.podDisruptionBudget.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "obs-lib.selectorLabels" . | nindent 6 }}
+{{- end }}
+{{- end -}}
+
+{{/* Resources block; the generator sizes every container per tier. */}}
+{{- define "obs-lib.resources" -}}
+resources:
+  {{- toYaml . | nindent 2 }}
+{{- end -}}

@@ -1,0 +1,1 @@
+"""Stage 3: the resolved stack → the files the chart renders."""

@@ -1,0 +1,136 @@
+"""The umbrella chart's values, assembled from the stack model.
+
+Shape rules (they make `-f values/<tier>.yaml` a complete override of the
+chart defaults): every map has the same keys in every tier, because Helm
+deep-merges maps and a key present only in the defaults would leak into the
+tier; variable collections are lists, which Helm replaces whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import Stack
+from . import alertmanager, blackbox, rules
+
+_SPREAD_MODE = "ScheduleAnyway"
+
+
+def _ha(stack: Stack, replicas: int) -> dict[str, Any]:
+    multi = replicas > 1
+    return {
+        "podDisruptionBudget": {"enabled": multi and stack.tier.high_availability, "maxUnavailable": 1},
+        "topologySpread": {"enabled": multi and stack.tier.high_availability, "whenUnsatisfiable": _SPREAD_MODE},
+    }
+
+
+def _component(stack: Stack, key: str, component: str) -> dict[str, Any]:
+    return {
+        "enabled": stack.enabled(key),
+        "component": component,
+        "image": stack.images[key].as_values(),
+        "resources": stack.sizes[key].as_values(),
+    }
+
+
+def _scrape_jobs(stack: Stack) -> dict[str, Any]:
+    return {
+        job.key: {
+            "enabled": enabled,
+            "jobName": job.job_name,
+            "sampleLimit": limit,
+            "labelLimit": job.label_limit,
+            "labelNameLengthLimit": job.label_name_length_limit,
+            "labelValueLengthLimit": job.label_value_length_limit,
+        }
+        for job, enabled, limit in stack.scrape_jobs
+    }
+
+
+def _prometheus(stack: Stack) -> dict[str, Any]:
+    tier = stack.tier
+    return {
+        **_component(stack, "prometheus", "server"),
+        "replicas": tier.prometheus_replicas,
+        "retention": {"time": stack.retention_time, "size": stack.retention_size},
+        "storage": {"size": f"{stack.prometheus_storage_gi}Gi", "storageClass": ""},
+        "scrapeInterval": tier.scrape_interval,
+        "scrapeTimeout": "10s",
+        "evaluationInterval": tier.evaluation_interval,
+        "configReloadInterval": "30s",
+        "externalLabels": [],
+        "kubelet": {"insecureSkipVerify": True},
+        "alertmanagerDiscovery": {"enabled": stack.enabled("alertmanager")},
+        "scrapeJobs": _scrape_jobs(stack),
+        # Health endpoints are probed at 15 s whatever the scrape interval, so
+        # a dead endpoint is seen within a minute.
+        "probeInterval": "15s",
+        "probes": [
+            {
+                "service": p.service,
+                "namespace": p.namespace,
+                "team": p.team,
+                "module": p.module,
+                "endpoint": p.endpoint,
+                "url": p.target,
+            }
+            for p in stack.probes
+        ],
+        "ruleFiles": rules.rule_files(stack),
+        **_ha(stack, tier.prometheus_replicas),
+    }
+
+
+def _alertmanager(stack: Stack) -> dict[str, Any]:
+    tier = stack.tier
+    return {
+        **_component(stack, "alertmanager", "alerting"),
+        "replicas": tier.alertmanager_replicas,
+        "retention": "120h",
+        "storage": {"size": f"{tier.alertmanager_storage_gi}Gi", "storageClass": ""},
+        "secretMounts": alertmanager.secret_mounts(stack),
+        "config": alertmanager.config(stack),
+        **_ha(stack, tier.alertmanager_replicas),
+    }
+
+
+def _grafana(stack: Stack) -> dict[str, Any]:
+    size = stack.tier.grafana_persistence_gi
+    return {
+        **_component(stack, "grafana", "visualisation"),
+        # One replica: several would need a shared database, and dashboards
+        # are provisioned, so a restart loses no configuration.
+        "replicas": 1,
+        "admin": {"existingSecret": stack.grafana_admin_secret, "userKey": "admin-user", "passwordKey": "admin-password"},
+        "persistence": {"enabled": size > 0, "size": f"{max(size, 1)}Gi", "storageClass": ""},
+        "dashboardSidecar": {
+            "image": stack.images["grafanaDashboardSidecar"].as_values(),
+            "label": "grafana_dashboard",
+            "labelValue": "1",
+            "resources": stack.sizes["grafanaDashboardSidecar"].as_values(),
+        },
+        **_ha(stack, 1),
+    }
+
+
+def build(stack: Stack) -> dict[str, Any]:
+    return {
+        "global": {
+            "cluster": stack.cluster,
+            "environment": stack.environment,
+            "tier": stack.tier.name,
+            "imageRegistry": stack.image_registry,
+            "imagePullSecrets": [{"name": n} for n in stack.image_pull_secrets],
+            "storageClass": stack.storage_class,
+            "highAvailability": stack.tier.high_availability,
+        },
+        "prometheus": _prometheus(stack),
+        "alertmanager": _alertmanager(stack),
+        "grafana": _grafana(stack),
+        "nodeExporter": _component(stack, "nodeExporter", "metrics-exporter"),
+        "kubeStateMetrics": _component(stack, "kubeStateMetrics", "metrics-exporter"),
+        "blackboxExporter": {
+            **_component(stack, "blackboxExporter", "prober"),
+            "config": blackbox.config(),
+        },
+    }

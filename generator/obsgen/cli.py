@@ -1,0 +1,152 @@
+"""obsgen command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+import yaml
+
+from . import generate as gen
+from . import model, paths, schemas, yamlio
+from .errors import ObsgenError
+from .profile import load, load_builtin
+from .tiers import COMPONENTS, CONTAINERS, TIER_ORDER, TIERS
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Generate obs values, rules and dashboards from tier profiles.")
+
+
+def _fail(exc: ObsgenError) -> None:
+    typer.echo(f"error: {exc}".replace("\n", "\nerror: "), err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def generate(
+    profiles: Optional[list[Path]] = typer.Argument(None, help="Profile files; none means every built-in tier."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 and show what differs if outputs are stale."),
+    out_dir: Path = typer.Option(paths.VALUES_DIR, "--out-dir", help="Where values/<name>.yaml files of given profiles go."),
+) -> None:
+    """Generate values files (every built-in tier, or the given profiles)."""
+    try:
+        outputs = []
+        if profiles:
+            for profile in profiles:
+                outputs += gen.plan_profile(profile, out_dir)
+        else:
+            outputs = gen.plan_builtin()
+    except ObsgenError as exc:
+        _fail(exc)
+    if check:
+        reports = gen.drift(outputs)
+        for report in reports:
+            typer.echo(report)
+        if reports:
+            typer.echo(f"{len(reports)} generated file(s) are stale: run `obsgen generate`", err=True)
+            raise typer.Exit(code=1)
+        typer.echo(f"{len(outputs)} generated file(s) are current")
+        return
+    changed = gen.write(outputs)
+    for out in outputs:
+        state = "written" if out.path in changed else "unchanged"
+        typer.echo(f"{state:9}  {paths.display(out.path)}")
+
+
+@app.command()
+def validate(file: Path = typer.Argument(..., help="A profile or a values file.")) -> None:
+    """Validate a profile (schema and cross-field checks) or a values file."""
+    try:
+        if not file.is_file():
+            raise ObsgenError(f"{file}: no such file")
+        try:
+            data = yamlio.load_file(file)
+        except yaml.YAMLError as exc:
+            raise ObsgenError(f"{file}: not valid YAML: {exc}") from exc
+        if isinstance(data, dict) and ("tier" in data or "extends" in data):
+            profile = load(file)
+            typer.echo(f"{file}: valid profile {profile.name!r} (tier {profile.tier})")
+        else:
+            schemas.validate(data, paths.VALUES_SCHEMA, str(file))
+            typer.echo(f"{file}: valid values file")
+    except ObsgenError as exc:
+        _fail(exc)
+
+
+def _cpu_millis(q: str) -> float:
+    from .profile import quantity
+
+    return quantity(q) * 1000
+
+
+def _mem_mib(q: str) -> float:
+    from .profile import quantity
+
+    return quantity(q) / 2**20
+
+
+@app.command()
+def tiers() -> None:
+    """Print the tier matrix with each tier's summed resource requests."""
+    header = f"{'':28}" + "".join(f"{t:>14}" for t in TIER_ORDER)
+    lines = [header]
+
+    def row(label: str, cells: list[str]) -> None:
+        lines.append(f"{label:28}" + "".join(f"{c:>14}" for c in cells))
+
+    stacks = {t: model.build(load_builtin(t)) for t in TIER_ORDER}
+    for component in COMPONENTS:
+        row(component, ["yes" if component in TIERS[t].components else "-" for t in TIER_ORDER])
+    row("high availability", ["yes" if TIERS[t].high_availability else "-" for t in TIER_ORDER])
+    row("prometheus replicas", [str(TIERS[t].prometheus_replicas) for t in TIER_ORDER])
+    row("alertmanager replicas", [str(TIERS[t].alertmanager_replicas) for t in TIER_ORDER])
+    row("retention", [f"{stacks[t].retention_time}/{stacks[t].retention_size}" for t in TIER_ORDER])
+    row("prometheus volume", [f"{stacks[t].prometheus_storage_gi}Gi" for t in TIER_ORDER])
+    row("scrape interval", [TIERS[t].scrape_interval for t in TIER_ORDER])
+    totals = {t: requests_total(stacks[t]) for t in TIER_ORDER}
+    row("requests cpu (cluster)", [f"{totals[t]['cpu']:.0f}m" for t in TIER_ORDER])
+    row("requests memory (cluster)", [f"{totals[t]['memory']:.0f}Mi" for t in TIER_ORDER])
+    row("  + per node (DaemonSets)", [f"{totals[t]['node_cpu']:.0f}m/{totals[t]['node_memory']:.0f}Mi" for t in TIER_ORDER])
+    typer.echo("\n".join(lines))
+
+
+# Replica count of each container, by tier; DaemonSet containers count per node.
+def _replicas(stack: model.Stack) -> dict[str, int]:
+    return {
+        "prometheus": stack.tier.prometheus_replicas,
+        "alertmanager": stack.tier.alertmanager_replicas,
+        "grafana": 1,
+        "grafanaDashboardSidecar": 1,
+        "kubeStateMetrics": 1,
+        "blackboxExporter": 1,
+    }
+
+
+_OWNER = {"grafanaDashboardSidecar": "grafana"}
+_PER_NODE = {"nodeExporter"}
+
+
+def requests_total(stack: model.Stack) -> dict[str, float]:
+    """Summed requests of a stack: cluster-wide workloads, and per node for DaemonSets."""
+    total = {"cpu": 0.0, "memory": 0.0, "node_cpu": 0.0, "node_memory": 0.0}
+    replicas = _replicas(stack)
+    for container in CONTAINERS:
+        if not stack.enabled(_OWNER.get(container, container)):
+            continue
+        size = stack.sizes[container]
+        if container in _PER_NODE:
+            total["node_cpu"] += _cpu_millis(size.cpu)
+            total["node_memory"] += _mem_mib(size.memory)
+        else:
+            total["cpu"] += replicas[container] * _cpu_millis(size.cpu)
+            total["memory"] += replicas[container] * _mem_mib(size.memory)
+    return total
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

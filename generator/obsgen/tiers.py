@@ -1,0 +1,215 @@
+"""The tier matrix: every decision that differs between tiers, as one table.
+
+Each row is read as data by the model builder; nothing else in the generator
+branches on a tier's name. Sizing follows the footprint each tier promises:
+basic must fit in 0.5 CPU and 1 GiB of requests, and each step up buys
+retention, redundancy and headroom rather than new mechanisms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+TIER_ORDER: tuple[str, ...] = ("basic", "intermediate", "advanced", "enterprise")
+
+# Containers whose sizing the tiers set (and a profile may override).
+CONTAINERS: tuple[str, ...] = (
+    "prometheus",
+    "alertmanager",
+    "grafana",
+    "grafanaDashboardSidecar",
+    "nodeExporter",
+    "kubeStateMetrics",
+    "blackboxExporter",
+)
+
+# Components a tier switches on or off (values keys of the umbrella chart).
+COMPONENTS: tuple[str, ...] = (
+    "prometheus",
+    "alertmanager",
+    "grafana",
+    "nodeExporter",
+    "kubeStateMetrics",
+    "blackboxExporter",
+)
+
+
+@dataclass(frozen=True)
+class Size:
+    """Requests and limits of one container."""
+
+    cpu: str
+    memory: str
+    cpu_limit: str
+    memory_limit: str
+
+    def as_values(self) -> dict:
+        return {
+            "requests": {"cpu": self.cpu, "memory": self.memory},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+        }
+
+
+def _sizes(**sizes: Size) -> Mapping[str, Size]:
+    missing = set(CONTAINERS) - set(sizes)
+    if missing:  # a row without a size would render a container without limits
+        raise ValueError(f"tier table: no size for {sorted(missing)}")
+    return MappingProxyType(sizes)
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    summary: str
+    components: frozenset[str]
+    high_availability: bool
+    scrape_interval: str
+    evaluation_interval: str
+    prometheus_replicas: int
+    retention_time: str
+    prometheus_storage_gi: int
+    alertmanager_replicas: int
+    alertmanager_storage_gi: int
+    grafana_persistence_gi: int  # 0: no PVC, dashboards are provisioned anyway
+    kube_state_metrics_sample_limit: int
+    sizes: Mapping[str, Size] = field(repr=False)
+
+
+_CORE = frozenset({"prometheus", "alertmanager", "grafana", "kubeStateMetrics", "blackboxExporter"})
+
+TIERS: Mapping[str, Tier] = MappingProxyType(
+    {
+        "basic": Tier(
+            name="basic",
+            summary="health checks and critical alerts on a small footprint",
+            components=_CORE,
+            high_availability=False,
+            scrape_interval="30s",
+            evaluation_interval="30s",
+            prometheus_replicas=1,
+            retention_time="7d",
+            prometheus_storage_gi=10,
+            alertmanager_replicas=1,
+            alertmanager_storage_gi=1,
+            grafana_persistence_gi=0,
+            kube_state_metrics_sample_limit=100_000,
+            sizes=_sizes(
+                prometheus=Size("150m", "384Mi", "1", "1Gi"),
+                alertmanager=Size("20m", "48Mi", "100m", "128Mi"),
+                grafana=Size("50m", "128Mi", "500m", "384Mi"),
+                grafanaDashboardSidecar=Size("10m", "48Mi", "100m", "128Mi"),
+                nodeExporter=Size("20m", "32Mi", "200m", "64Mi"),
+                kubeStateMetrics=Size("20m", "64Mi", "200m", "256Mi"),
+                blackboxExporter=Size("10m", "32Mi", "100m", "64Mi"),
+            ),
+        ),
+        "intermediate": Tier(
+            name="intermediate",
+            summary="+ dependency monitoring, node metrics, warning alerts, simple dashboards",
+            components=_CORE | {"nodeExporter"},
+            high_availability=False,
+            scrape_interval="15s",
+            evaluation_interval="15s",
+            prometheus_replicas=1,
+            retention_time="15d",
+            prometheus_storage_gi=30,
+            alertmanager_replicas=1,
+            alertmanager_storage_gi=1,
+            grafana_persistence_gi=5,
+            kube_state_metrics_sample_limit=100_000,
+            sizes=_sizes(
+                prometheus=Size("300m", "1Gi", "1500m", "2Gi"),
+                alertmanager=Size("20m", "64Mi", "100m", "128Mi"),
+                grafana=Size("100m", "192Mi", "1", "512Mi"),
+                grafanaDashboardSidecar=Size("10m", "48Mi", "100m", "128Mi"),
+                nodeExporter=Size("30m", "48Mi", "250m", "96Mi"),
+                kubeStateMetrics=Size("50m", "128Mi", "300m", "384Mi"),
+                blackboxExporter=Size("20m", "48Mi", "100m", "96Mi"),
+            ),
+        ),
+        "advanced": Tier(
+            name="advanced",
+            summary="+ HA Prometheus pair, clustered Alertmanager, disruption budgets, full dashboards",
+            components=_CORE | {"nodeExporter"},
+            high_availability=True,
+            scrape_interval="15s",
+            evaluation_interval="15s",
+            prometheus_replicas=2,
+            retention_time="30d",
+            prometheus_storage_gi=100,
+            alertmanager_replicas=3,
+            alertmanager_storage_gi=2,
+            grafana_persistence_gi=10,
+            kube_state_metrics_sample_limit=200_000,
+            sizes=_sizes(
+                prometheus=Size("500m", "2Gi", "2", "4Gi"),
+                alertmanager=Size("30m", "96Mi", "200m", "192Mi"),
+                grafana=Size("200m", "256Mi", "1", "768Mi"),
+                grafanaDashboardSidecar=Size("20m", "64Mi", "200m", "128Mi"),
+                nodeExporter=Size("50m", "64Mi", "300m", "128Mi"),
+                kubeStateMetrics=Size("100m", "256Mi", "500m", "512Mi"),
+                blackboxExporter=Size("30m", "64Mi", "200m", "128Mi"),
+            ),
+        ),
+        "enterprise": Tier(
+            name="enterprise",
+            summary="advanced with larger sizing; scale-out engines arrive with their own issue",
+            components=_CORE | {"nodeExporter"},
+            high_availability=True,
+            scrape_interval="15s",
+            evaluation_interval="15s",
+            prometheus_replicas=2,
+            retention_time="30d",
+            prometheus_storage_gi=200,
+            alertmanager_replicas=3,
+            alertmanager_storage_gi=2,
+            grafana_persistence_gi=10,
+            kube_state_metrics_sample_limit=500_000,
+            sizes=_sizes(
+                prometheus=Size("1", "4Gi", "4", "8Gi"),
+                alertmanager=Size("50m", "128Mi", "300m", "256Mi"),
+                grafana=Size("300m", "512Mi", "2", "1Gi"),
+                grafanaDashboardSidecar=Size("20m", "64Mi", "200m", "128Mi"),
+                nodeExporter=Size("100m", "96Mi", "500m", "192Mi"),
+                kubeStateMetrics=Size("200m", "512Mi", "1", "1Gi"),
+                blackboxExporter=Size("50m", "96Mi", "300m", "192Mi"),
+            ),
+        ),
+    }
+)
+
+# Prometheus keeps this share of its volume for blocks; the rest is headroom
+# for the WAL and for compaction, which briefly needs room for a second copy
+# of the blocks it merges.
+RETENTION_SHARE_OF_VOLUME = 0.8
+
+
+@dataclass(frozen=True)
+class ScrapeJob:
+    """One scrape job of the Prometheus config and its per-target budget."""
+
+    key: str  # values key under prometheus.scrapeJobs
+    job_name: str  # the `job` label every rule and dashboard selects on
+    component: str | None  # component that must be enabled for the job to run
+    sample_limit: int
+    label_limit: int = 64
+    label_name_length_limit: int = 128
+    label_value_length_limit: int = 1024
+
+
+# The seeds' cardinality budget is 10 000 samples per target; exporters that
+# describe a whole node or cluster get budgets that fit their known output.
+SCRAPE_JOBS: tuple[ScrapeJob, ...] = (
+    ScrapeJob("prometheus", "prometheus", "prometheus", 10_000),
+    ScrapeJob("alertmanager", "alertmanager", "alertmanager", 10_000),
+    ScrapeJob("kubelet", "kubelet", None, 20_000),
+    ScrapeJob("cadvisor", "cadvisor", None, 50_000),
+    ScrapeJob("nodeExporter", "node-exporter", "nodeExporter", 10_000),
+    # One target describes the whole cluster; the tier row sets its budget.
+    ScrapeJob("kubeStateMetrics", "kube-state-metrics", "kubeStateMetrics", 0),
+    ScrapeJob("blackbox", "blackbox", "blackboxExporter", 1_000),
+    ScrapeJob("annotatedPods", "kubernetes-pods", None, 10_000),
+    ScrapeJob("annotatedServices", "kubernetes-services", None, 10_000),
+)
