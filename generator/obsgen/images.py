@@ -23,8 +23,8 @@ IMAGES: dict[str, Image] = {
     "alertmanager": Image("quay.io", "prometheus/alertmanager", "v0.33.1"),
     "blackboxExporter": Image("quay.io", "prometheus/blackbox-exporter", "v0.28.0"),
     # Grafana stays on 11.6, the newest line grafana-foundation-sdk builds for.
-    "grafana": Image("docker.io", "grafana/grafana", "11.6.0"),
-    "grafanaDashboardSidecar": Image("quay.io", "kiwigrid/k8s-sidecar", "1.30.3"),
-    "nodeExporter": Image("quay.io", "prometheus/node-exporter", "v1.9.1"),
-    "kubeStateMetrics": Image("registry.k8s.io", "kube-state-metrics/kube-state-metrics", "v2.16.0"),
+    "grafana": Image("docker.io", "grafana/grafana", "11.6.16"),
+    "grafanaDashboardSidecar": Image("quay.io", "kiwigrid/k8s-sidecar", "2.11.2"),
+    "nodeExporter": Image("quay.io", "prometheus/node-exporter", "v1.10.2"),
+    "kubeStateMetrics": Image("registry.k8s.io", "kube-state-metrics/kube-state-metrics", "v2.20.0"),
 }

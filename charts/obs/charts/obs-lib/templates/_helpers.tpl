@@ -11,13 +11,20 @@ Conventions every subchart follows:
     registry of every image for air-gapped mirrors.
 */}}
 
+{{/* The component's name. The umbrella aliases hyphenated subcharts to
+     camelCase values keys (nodeExporter), and Helm hands the alias over as
+     .Chart.Name; kebab-casing it restores the DNS-safe name (node-exporter). */}}
+{{- define "obs-lib.name" -}}
+{{- .Chart.Name | kebabcase -}}
+{{- end -}}
+
 {{/* "<release>-<chart name>", or "<release>-<component>" when a dict with
      .ctx and .component is passed. Truncated to the 63 chars a DNS label allows. */}}
 {{- define "obs-lib.fullname" -}}
 {{- if and (kindIs "map" .) (hasKey . "component") -}}
 {{- printf "%s-%s" .ctx.Release.Name .component | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name (include "obs-lib.name" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
@@ -27,7 +34,7 @@ Conventions every subchart follows:
 {{- end -}}
 
 {{- define "obs-lib.selectorLabels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/name: {{ include "obs-lib.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
@@ -35,10 +42,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "obs-lib.labels" -}}
 {{ include "obs-lib.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Values.image.tag | quote }}
-app.kubernetes.io/component: {{ .Values.component | default .Chart.Name }}
+app.kubernetes.io/component: {{ .Values.component }}
 app.kubernetes.io/part-of: obs
 app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+helm.sh/chart: {{ printf "%s-%s" (include "obs-lib.name" .) .Chart.Version | replace "+" "_" }}
 obs.dev/tier: {{ .Values.global.tier | quote }}
 {{- end -}}
 

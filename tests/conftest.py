@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.tools import ROOT
+
+EXAMPLE_PROFILE = ROOT / "examples" / "profiles" / "acme.yaml"
+
+
+@pytest.fixture(scope="session")
+def acme_values(tmp_path_factory) -> Path:
+    """Values generated from the example organisation profile."""
+    from obsgen import generate
+
+    out_dir = tmp_path_factory.mktemp("acme")
+    generate.write(generate.plan_profile(EXAMPLE_PROFILE, out_dir))
+    return out_dir / "acme.yaml"

@@ -1,0 +1,67 @@
+"""Render the chart with a real Helm binary and split the result into objects."""
+
+from __future__ import annotations
+
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .tools import ROOT, tool
+
+CHART = ROOT / "charts" / "obs"
+NAMESPACE = "monitoring"
+RELEASE = "obs"
+TIERS = ("basic", "intermediate", "advanced", "enterprise")
+
+
+class RenderError(Exception):
+    pass
+
+
+def helm_template(
+    helm: str = "helm",
+    values: tuple[Path, ...] = (),
+    sets: tuple[str, ...] = (),
+    extra: tuple[str, ...] = (),
+) -> str:
+    cmd = [tool(helm), "template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+    for v in values:
+        cmd += ["-f", str(v)]
+    for s in sets:
+        cmd += ["--set", s]
+    cmd += list(extra)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise RenderError(proc.stderr.strip())
+    return proc.stdout
+
+
+def split(manifest: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(manifest) if doc]
+
+
+@lru_cache(maxsize=None)
+def render_tier(tier: str, helm: str = "helm") -> tuple[dict[str, Any], ...]:
+    """Objects of one tier as `helm install -f values/<tier>.yaml` would create them."""
+    return tuple(split(helm_template(helm, values=(ROOT / "values" / f"{tier}.yaml",))))
+
+
+def find(objects, kind: str, name: str | None = None) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+
+
+def configmap_file(objects, configmap: str, key: str) -> str:
+    (cm,) = find(objects, "ConfigMap", configmap)
+    return cm["data"][key]
+
+
+def pod_specs(objects) -> list[tuple[str, dict[str, Any]]]:
+    """(kind/name, pod spec) of every workload."""
+    out = []
+    for o in objects:
+        if o["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+            out.append((f"{o['kind']}/{o['metadata']['name']}", o["spec"]["template"]["spec"]))
+    return out

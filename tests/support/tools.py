@@ -1,0 +1,27 @@
+"""Locate the external binaries the tests run (installed by ci/install-tools.sh).
+
+A missing tool fails the test with the command that installs it: a test that
+silently skipped for want of promtool would prove nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS_BIN = ROOT / ".tools" / "bin"
+HELMS = ("helm", "helm3")  # Helm 4.1 and Helm 3.17
+
+
+def tool(name: str) -> str:
+    local = TOOLS_BIN / name
+    if local.exists() and os.access(local, os.X_OK):
+        return str(local)
+    found = shutil.which(name)
+    if found:
+        return found
+    pytest.fail(f"{name} not found in {TOOLS_BIN} or on PATH: run `make tools` (ci/install-tools.sh)")

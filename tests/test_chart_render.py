@@ -1,0 +1,179 @@
+"""The chart renders every tier on Helm 4 and Helm 3 into valid objects and
+valid Prometheus, Alertmanager and blackbox configurations."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import k8s
+from tests.support.render import (
+    CHART,
+    ROOT,
+    TIERS,
+    RenderError,
+    configmap_file,
+    find,
+    helm_template,
+    render_tier,
+    split,
+)
+from tests.support.tools import HELMS, tool
+
+
+def _without_random(objects):
+    """Drop the generated admin password, the one value that differs per render."""
+    out = []
+    for o in objects:
+        if o["kind"] == "Secret" and o["metadata"]["name"].endswith("-admin"):
+            continue
+        out.append(o)
+    return out
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_helm_lint_strict(tier):
+    for helm in HELMS:
+        proc = subprocess.run(
+            [tool(helm), "lint", "--strict", str(CHART), "-f", str(ROOT / "values" / f"{tier}.yaml")],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert proc.returncode == 0, f"{helm} lint {tier}:\n{proc.stdout}\n{proc.stderr}"
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_helm3_and_helm4_render_the_same_objects(tier):
+    assert _without_random(render_tier(tier, "helm")) == _without_random(render_tier(tier, "helm3"))
+
+
+def test_default_values_are_the_basic_tier():
+    assert _without_random(split(helm_template())) == _without_random(render_tier("basic"))
+
+
+@pytest.mark.parametrize("version", k8s.K8S_VERSIONS)
+@pytest.mark.parametrize("tier", TIERS)
+def test_every_object_is_strictly_valid(tier, version):
+    objects = list(render_tier(tier))
+    assert objects, "nothing rendered"
+    assert k8s.problems(objects, version) == []
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_every_object_is_namespaced_or_cluster_scoped_on_purpose(tier):
+    cluster_scoped = {"ClusterRole", "ClusterRoleBinding"}
+    for o in render_tier(tier):
+        if o["kind"] in cluster_scoped:
+            assert "namespace" not in o["metadata"]
+        else:
+            assert o["metadata"].get("namespace") == "monitoring", f"{o['kind']}/{o['metadata']['name']}"
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_prometheus_config_passes_promtool(tier, tmp_path):
+    config = tmp_path / "prometheus.yml"
+    config.write_text(configmap_file(render_tier(tier), "obs-prometheus-config", "prometheus.yml"))
+    # --syntax-only: the config refers to in-cluster files (service-account
+    # token, rule directory); rule files are checked on their own below.
+    proc = subprocess.run([tool("promtool"), "check", "config", "--syntax-only", str(config)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_rule_files_pass_promtool(tier, tmp_path):
+    objects = render_tier(tier)
+    rule_maps = [o for o in find(objects, "ConfigMap") if o["metadata"].get("labels", {}).get("obs.dev/rule-file") == "true"]
+    assert rule_maps, "no rule ConfigMap rendered"
+    files = []
+    for cm in rule_maps:
+        for name, text in cm["data"].items():
+            path = tmp_path / name
+            path.write_text(text)
+            files.append(str(path))
+    proc = subprocess.run([tool("promtool"), "check", "rules", *files], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _amtool_check(config_text: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """amtool check-config with stand-in files for every *_file secret path."""
+    config = yaml.safe_load(config_text)
+    secrets_root = tmp_path / "secrets"
+
+    def relocate(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.endswith("_file") and isinstance(value, str) and value.startswith("/etc/alertmanager/secrets/"):
+                    stand_in = secrets_root / value.removeprefix("/etc/alertmanager/secrets/")
+                    stand_in.parent.mkdir(parents=True, exist_ok=True)
+                    stand_in.write_text("https://hooks.example.invalid/stand-in\n")
+                    node[key] = str(stand_in)
+                else:
+                    relocate(value)
+        elif isinstance(node, list):
+            for item in node:
+                relocate(item)
+
+    relocate(config)
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run([tool("amtool"), "check-config", str(path)], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_alertmanager_config_passes_amtool(tier, tmp_path):
+    proc = _amtool_check(configmap_file(render_tier(tier), "obs-alertmanager-config", "alertmanager.yml"), tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_organisation_profile_renders_receivers_and_passes_amtool(acme_values, tmp_path):
+    objects = split(helm_template(values=(acme_values,)))
+    text = configmap_file(objects, "obs-alertmanager-config", "alertmanager.yml")
+    config = yaml.safe_load(text)
+    kinds = {key for r in config["receivers"] for key in r if key != "name"}
+    assert kinds == {"slack_configs", "pagerduty_configs", "email_configs", "webhook_configs"}
+    proc = _amtool_check(text, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for version in k8s.K8S_VERSIONS:
+        assert k8s.problems(objects, version) == []
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_blackbox_config_passes_the_exporter_check(tier, tmp_path):
+    objects = render_tier(tier)
+    path = tmp_path / "blackbox.yml"
+    path.write_text(configmap_file(objects, "obs-blackbox-exporter", "blackbox.yml"))
+    proc = subprocess.run(
+        [tool("blackbox_exporter"), "--config.check", f"--config.file={path}"], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# --- bad values are rejected with a readable message ------------------------
+
+BAD_VALUES = [
+    pytest.param(("prometheus.replicas=two",), "replicas", id="wrong-type"),
+    pytest.param(("prometheus.retension.time=7d",), "retension", id="unknown-key"),
+    pytest.param(("prometheus.retention.time=-7d",), "retention", id="negative-retention"),
+    pytest.param(("alertmanager.replicas=0",), "replicas", id="zero-alertmanager-replicas"),
+    pytest.param(("prometheus.image.tag=latest",), "tag", id="unpinned-image"),
+    pytest.param(("grafana.resources.limits=null",), "limits", id="container-without-limits"),
+]
+
+
+@pytest.mark.parametrize("helm", HELMS)
+@pytest.mark.parametrize(("sets", "field"), BAD_VALUES)
+def test_bad_values_are_rejected_by_the_schema(helm, sets, field):
+    with pytest.raises(RenderError) as err:
+        helm_template(helm, sets=sets)
+    message = str(err.value)
+    assert "schema" in message and field in message, message
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_single_alertmanager_in_ha_mode_fails_with_a_readable_message(helm):
+    with pytest.raises(RenderError) as err:
+        helm_template(helm, values=(ROOT / "values" / "advanced.yaml",), sets=("alertmanager.replicas=1",))
+    assert "global.highAvailability is true" in str(err.value)
+    assert "alertmanager.replicas is 1" in str(err.value)
