@@ -39,7 +39,9 @@ def test_helm_lint_strict(tier):
     for helm in HELMS:
         proc = subprocess.run(
             [tool(helm), "lint", "--strict", str(CHART), "-f", str(ROOT / "values" / f"{tier}.yaml")],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert proc.returncode == 0, f"{helm} lint {tier}:\n{proc.stdout}\n{proc.stderr}"
 

@@ -72,10 +72,16 @@ BAD_PROFILES = [
     ),
     pytest.param(_with(extends="platinum"), "acme.yaml: extends: 'platinum' is not one of", id="unknown-tier"),
     pytest.param(_with(retention={"time": "-7d"}), "acme.yaml: retention.time: '-7d' does not match", id="negative-retention"),
-    pytest.param(_with(colour="blue"), "acme.yaml: (top level): Additional properties are not allowed ('colour' was unexpected)", id="unknown-key"),
     pytest.param(
-        _with(teams=[{"name": "payments", "receivers": [{"type": "slack", "channel": "#pay", "url": "https://hooks.slack.com/x"}]}],
-              services=[]),
+        _with(colour="blue"),
+        "acme.yaml: (top level): Additional properties are not allowed ('colour' was unexpected)",
+        id="unknown-key",
+    ),
+    pytest.param(
+        _with(
+            teams=[{"name": "payments", "receivers": [{"type": "slack", "channel": "#pay", "url": "https://hooks.slack.com/x"}]}],
+            services=[],
+        ),
         "acme.yaml: teams[0].receivers[0]",
         id="inline-credential",
     ),
@@ -153,8 +159,9 @@ def test_generation_is_deterministic_across_processes(tmp_path):
     """Same input, same bytes — also in a fresh interpreter with another hash seed."""
     code = "from obsgen import generate; import sys; sys.stdout.write(''.join(o.text for o in generate.plan_builtin()))"
     runs = [
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed}
+        ).stdout
         for seed in ("1", "2")
     ]
     assert runs[0] == runs[1]
@@ -231,7 +238,17 @@ def test_organisation_profile_values(acme_values):
     assert "pagerduty_configs" in receivers["payments-critical"]
     assert "pagerduty_configs" not in receivers["payments-warning"]  # pages only on critical
     assert {m["secretName"] for m in values["alertmanager"]["secretMounts"]} == {
-        "smtp-credentials", "incident-bot", "slack-payments", "pagerduty-payments",
+        "smtp-credentials",
+        "incident-bot",
+        "slack-payments",
+        "pagerduty-payments",
     }
     text = acme_values.read_text()
     assert "hooks.slack.com" not in text  # credentials stay in Secrets
+
+
+def test_readme_tier_matrix_is_current():
+    readme = (paths.ROOT / "README.md").read_text()
+    block = readme.split("<!-- obsgen tiers:begin -->\n```\n", 1)[1].split("```\n<!-- obsgen tiers:end -->", 1)[0]
+    result = runner.invoke(app, ["tiers"])
+    assert block == result.output, "README tier matrix is stale: paste the output of `obsgen tiers`"

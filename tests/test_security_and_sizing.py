@@ -61,9 +61,7 @@ def test_service_account_tokens_only_for_api_clients(tier):
     for workload, spec in pod_specs(render_tier(tier)):
         automount = spec.get("automountServiceAccountToken", True)
         projected_token = any(
-            "serviceAccountToken" in source
-            for v in spec.get("volumes", [])
-            for source in v.get("projected", {}).get("sources", [])
+            "serviceAccountToken" in source for v in spec.get("volumes", []) for source in v.get("projected", {}).get("sources", [])
         )
         if workload in API_CLIENTS:
             assert automount, workload
@@ -130,8 +128,13 @@ def test_selectors_use_only_name_and_instance(tier):
 @pytest.mark.parametrize("tier", TIERS)
 def test_recommended_labels_on_every_object(tier):
     required = {
-        "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
-        "app.kubernetes.io/component", "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by", "helm.sh/chart",
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/instance",
+        "app.kubernetes.io/version",
+        "app.kubernetes.io/component",
+        "app.kubernetes.io/part-of",
+        "app.kubernetes.io/managed-by",
+        "helm.sh/chart",
     }
     for o in render_tier(tier):
         missing = required - set(o["metadata"].get("labels", {}))

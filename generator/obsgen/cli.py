@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 import yaml
@@ -25,7 +24,7 @@ def _fail(exc: ObsgenError) -> None:
 
 @app.command()
 def generate(
-    profiles: Optional[list[Path]] = typer.Argument(None, help="Profile files; none means every built-in tier."),
+    profiles: list[Path] | None = typer.Argument(None, help="Profile files; none means every built-in tier."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 and show what differs if outputs are stale."),
     out_dir: Path = typer.Option(paths.VALUES_DIR, "--out-dir", help="Where values/<name>.yaml files of given profiles go."),
 ) -> None:

@@ -113,8 +113,7 @@ def _probes(spec: dict[str, Any]) -> tuple[Probe, ...]:
     common = {"service": spec["name"], "namespace": spec["namespace"], "team": spec["team"]}
     scheme = health.get("scheme", "http")
     probes = [
-        Probe(module="http_2xx", endpoint=path, target=f"{scheme}://{host}:{port}{path}", **common)
-        for path in health.get("paths", [])
+        Probe(module="http_2xx", endpoint=path, target=f"{scheme}://{host}:{port}{path}", **common) for path in health.get("paths", [])
     ]
     if health.get("tcp"):
         probes.append(Probe(module="tcp_connect", endpoint=f"tcp/{port}", target=f"{host}:{port}", **common))
@@ -126,12 +125,8 @@ def build(profile: Profile) -> Stack:
     tier = TIERS[profile.tier]
     overrides = data.get("resources", {})
     sizes = {name: _size(overrides[name]) if name in overrides else size for name, size in tier.sizes.items()}
-    teams = tuple(
-        Team(t["name"], tuple(_integration(r) for r in t.get("receivers", []))) for t in data["teams"]
-    )
-    services = tuple(
-        Service(s["name"], s["namespace"], s["team"], _probes(s)) for s in data.get("services", [])
-    )
+    teams = tuple(Team(t["name"], tuple(_integration(r) for r in t.get("receivers", []))) for t in data["teams"])
+    services = tuple(Service(s["name"], s["namespace"], s["team"], _probes(s)) for s in data.get("services", []))
     jobs = []
     for job in SCRAPE_JOBS:
         enabled = job.component is None or job.component in tier.components

@@ -86,8 +86,16 @@ def load_builtin(tier: str) -> Profile:
 
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 _FACTOR = {
-    None: 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+    None: 1,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
 }
 
 
@@ -139,9 +147,7 @@ def check(data: dict[str, Any], source: str) -> None:
         for resource in ("cpu", "memory"):
             request, limit = res["requests"][resource], res["limits"][resource]
             if quantity(request) > quantity(limit):
-                problems.append(
-                    (f"resources.{container}.requests.{resource}", f"request {request} is above the limit {limit}")
-                )
+                problems.append((f"resources.{container}.requests.{resource}", f"request {request} is above the limit {limit}"))
 
     for t, team in enumerate(teams):
         for r, receiver in enumerate(team.get("receivers", [])):

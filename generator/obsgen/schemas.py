@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from .errors import ValidationErrors, field_path
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(schema_path: Path) -> validators.Validator:
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
     # Each schema names its draft: the profile uses 2020-12, the values schema

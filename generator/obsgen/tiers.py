@@ -8,9 +8,9 @@ retention, redundancy and headroom rather than new mechanisms.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 TIER_ORDER: tuple[str, ...] = ("basic", "intermediate", "advanced", "enterprise")
 

@@ -32,9 +32,7 @@ _Dumper.add_representer(str, _str)
 
 
 def dump(data: Any) -> str:
-    return yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=4096, allow_unicode=True
-    )
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=4096, allow_unicode=True)
 
 
 def load_file(path: Path) -> Any:

@@ -22,7 +22,10 @@ def problems(objects: list[dict[str, Any]], version: str) -> list[str]:
         manifest = yaml.safe_dump_all(objects)
         proc = subprocess.run(
             [kubeconform, "-strict", "-summary", "-kubernetes-version", version, "-"],
-            input=manifest, capture_output=True, text=True, timeout=300,
+            input=manifest,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         return [] if proc.returncode == 0 else [proc.stdout + proc.stderr]
     import kubernetes_validate

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ def split(manifest: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(manifest) if doc]
 
 
-@lru_cache(maxsize=None)
+@cache
 def render_tier(tier: str, helm: str = "helm") -> tuple[dict[str, Any], ...]:
     """Objects of one tier as `helm install -f values/<tier>.yaml` would create them."""
     return tuple(split(helm_template(helm, values=(ROOT / "values" / f"{tier}.yaml",))))

@@ -1,6 +1,6 @@
 """Locate the external binaries the tests run (installed by ci/install-tools.sh).
 
-A missing tool fails the test with the command that installs it: a test that
+A missing tool is an error naming the command that installs it: a test that
 silently skipped for want of promtool would prove nothing.
 """
 
@@ -10,11 +10,13 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS_BIN = ROOT / ".tools" / "bin"
 HELMS = ("helm", "helm3")  # Helm 4.1 and Helm 3.17
+
+
+class MissingTool(RuntimeError):
+    pass
 
 
 def tool(name: str) -> str:
@@ -24,4 +26,4 @@ def tool(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    pytest.fail(f"{name} not found in {TOOLS_BIN} or on PATH: run `make tools` (ci/install-tools.sh)")
+    raise MissingTool(f"{name} not found in {TOOLS_BIN} or on PATH: run `make tools` (ci/install-tools.sh)")

@@ -14,15 +14,28 @@ from ..model import SEVERITIES, Integration, Stack
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
 
-# Alerts that belong together in one notification: one problem of one
-# workload in one cluster.
-GROUP_BY: tuple[str, ...] = ("cluster", "namespace", "service", "alertname")
-
-# How soon and how often each severity is (re)notified.
-SEVERITY_TIMING: dict[str, dict[str, str]] = {
-    "critical": {"group_wait": "10s", "group_interval": "1m", "repeat_interval": "1h"},
-    "warning": {"group_wait": "1m", "group_interval": "5m", "repeat_interval": "4h"},
-    "info": {"group_wait": "5m", "group_interval": "30m", "repeat_interval": "24h"},
+# Per severity: which alerts share one notification, how long to wait for
+# the rest of a group, and how often to remind. Pages are grouped per
+# service and sent fast; info is batched per alert across the cluster.
+SEVERITY_ROUTING: dict[str, dict[str, object]] = {
+    "critical": {
+        "group_by": ["cluster", "namespace", "service", "alertname"],
+        "group_wait": "10s",
+        "group_interval": "1m",
+        "repeat_interval": "1h",
+    },
+    "warning": {
+        "group_by": ["cluster", "namespace", "service", "alertname"],
+        "group_wait": "1m",
+        "group_interval": "5m",
+        "repeat_interval": "4h",
+    },
+    "info": {
+        "group_by": ["cluster", "alertname"],
+        "group_wait": "5m",
+        "group_interval": "30m",
+        "repeat_interval": "24h",
+    },
 }
 
 # Equal labels that make two alerts "the same problem" for inhibition. A label
@@ -95,6 +108,10 @@ def _receivers(stack: Stack) -> list[dict[str, Any]]:
     return receivers
 
 
+def _routing(severity: str) -> dict[str, Any]:
+    return {key: list(value) if isinstance(value, list) else value for key, value in SEVERITY_ROUTING[severity].items()}
+
+
 def _route(stack: Stack) -> dict[str, Any]:
     severity_routes = []
     for severity in SEVERITIES:
@@ -102,19 +119,15 @@ def _route(stack: Stack) -> dict[str, Any]:
             {
                 "receiver": receiver_name(stack.default_team, severity),
                 "matchers": [f'severity="{severity}"'],
-                **SEVERITY_TIMING[severity],
-                "routes": [
-                    {"receiver": receiver_name(team.name, severity), "matchers": [f'team="{team.name}"']}
-                    for team in stack.teams
-                ],
+                **_routing(severity),
+                "routes": [{"receiver": receiver_name(team.name, severity), "matchers": [f'team="{team.name}"']} for team in stack.teams],
             }
         )
     return {
         # Reached only by alerts without a known severity: a rule bug, which
         # the default team should still hear about.
         "receiver": receiver_name(stack.default_team, "warning"),
-        "group_by": list(GROUP_BY),
-        **SEVERITY_TIMING["warning"],
+        **_routing("warning"),
         "routes": severity_routes,
     }
 

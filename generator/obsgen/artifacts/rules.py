@@ -44,15 +44,14 @@ SELF_MONITORING: tuple[AlertRule, ...] = (
     ),
     AlertRule(
         name="PrometheusRuleEvaluationFailures",
-        expr=(
-            f"sum by ({_BY}, rule_group) (\n"
-            '  increase(prometheus_rule_evaluation_failures_total{job="prometheus"}[5m])\n'
-            ") > 0"
-        ),
+        expr=(f'sum by ({_BY}, rule_group) (\n  increase(prometheus_rule_evaluation_failures_total{{job="prometheus"}}[5m])\n) > 0'),
         for_="15m",
         severity="critical",
         summary="Prometheus fails to evaluate rules",
-        description="{{ $labels.pod }} had {{ $value | humanize }} failed evaluations in group {{ $labels.rule_group }} over 5m; alerts of that group may be missed.",
+        description=(
+            "{{ $labels.pod }} had {{ $value | humanize }} failed evaluations in group {{ $labels.rule_group }}"
+            " over 5m; alerts of that group may be missed."
+        ),
         requires=("prometheus",),
     ),
     AlertRule(
@@ -67,8 +66,8 @@ SELF_MONITORING: tuple[AlertRule, ...] = (
     AlertRule(
         name="PrometheusNotificationsFailing",
         expr=(
-            f"(\n  sum by ({_BY}) (rate(prometheus_notifications_errors_total{{job=\"prometheus\"}}[5m]))\n"
-            f"/\n  sum by ({_BY}) (rate(prometheus_notifications_sent_total{{job=\"prometheus\"}}[5m]))\n"
+            f'(\n  sum by ({_BY}) (rate(prometheus_notifications_errors_total{{job="prometheus"}}[5m]))\n'
+            f'/\n  sum by ({_BY}) (rate(prometheus_notifications_sent_total{{job="prometheus"}}[5m]))\n'
             ") > 0.01"
         ),
         for_="15m",
@@ -89,8 +88,8 @@ SELF_MONITORING: tuple[AlertRule, ...] = (
     AlertRule(
         name="AlertmanagerNotificationsFailing",
         expr=(
-            f"(\n  sum by ({_BY}, integration) (rate(alertmanager_notifications_failed_total{{job=\"alertmanager\"}}[5m]))\n"
-            f"/\n  sum by ({_BY}, integration) (rate(alertmanager_notifications_total{{job=\"alertmanager\"}}[5m]))\n"
+            f'(\n  sum by ({_BY}, integration) (rate(alertmanager_notifications_failed_total{{job="alertmanager"}}[5m]))\n'
+            f'/\n  sum by ({_BY}, integration) (rate(alertmanager_notifications_total{{job="alertmanager"}}[5m]))\n'
             ") > 0.01"
         ),
         for_="15m",
