@@ -238,6 +238,9 @@ def test_own_component_discovery_names_rendered_services_and_ports(tier):
                 "__meta_kubernetes_endpointslice_port_name",
             ]:
                 service, port = rc["regex"].split(";")
+                if (where, service, port) == ("job apiserver", "kubernetes", "https"):
+                    # default/kubernetes is the API server's own Service, created by the cluster.
+                    continue
                 svc = _one(objects, "Service", service)
                 assert port in {p["name"] for p in svc["spec"]["ports"]}, f"{where}: {service} has no port {port}"
                 checked += 1
@@ -382,7 +385,11 @@ def test_rbac_is_read_only_and_never_touches_secrets(tier):
             assert "*" not in rule.get("apiGroups", []), where
             resources = set(rule.get("resources", []))
             assert not resources & {"secrets", "*", "nodes/proxy"}, f"{where} grants {sorted(resources)}"
-            assert not rule.get("nonResourceURLs"), where
+            if rule.get("nonResourceURLs"):
+                # Only the API server's /metrics, and only where the apiserver job runs (enterprise).
+                assert rule == {"nonResourceURLs": ["/metrics"], "verbs": ["get"]}, where
+                assert where == f"ClusterRole/obs-prometheus-{NAMESPACE}", where
+                assert _values(tier)["prometheus"]["scrapeJobs"]["apiserver"]["enabled"], where
     prometheus = _one(objects, "ClusterRole", f"obs-prometheus-{NAMESPACE}")
     assert any("" in r["apiGroups"] and "nodes/metrics" in r["resources"] and "get" in r["verbs"] for r in prometheus["rules"]), (
         "kubelet scrapes are authorised as get on nodes/metrics"

@@ -195,7 +195,7 @@ def test_promql_is_written_as_literal_blocks():
     text = (paths.VALUES_DIR / "basic.yaml").read_text()
     assert "expr: |" in text
     document = yaml.safe_load(text)
-    exprs = [r["expr"] for f in document["prometheus"]["ruleFiles"] for g in f["groups"] for r in g["rules"]]
+    exprs = [r["expr"] for f in document["rules"]["files"] for g in f["groups"] for r in g["rules"]]
     assert any("\n" in e for e in exprs)
 
 

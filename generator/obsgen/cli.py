@@ -143,6 +143,25 @@ def requests_total(stack: model.Stack) -> dict[str, float]:
     return total
 
 
+@app.command()
+def report(
+    prometheus_url: str = typer.Option(..., "--prometheus-url", help="Prometheus base URL, e.g. http://localhost:9090."),
+    profile: Path | None = typer.Option(None, "--profile", help="Profile whose declared services are checked for live telemetry."),
+    fmt: str = typer.Option("markdown", "--format", help="markdown (for people) or json (for machines)."),
+    fail_on: str = typer.Option("never", "--fail-on", help="Exit 1 when an SLO is at this status or worse: never|warning|critical|breach."),
+    at: str | None = typer.Option(None, "--at", help="Evaluate at this time: RFC 3339 or unix seconds (reproducible reports)."),
+) -> None:
+    """Print an SLO compliance report (status, budget, burn rate, coverage) from a live Prometheus."""
+    from . import report as slo_report
+
+    try:
+        text, code = slo_report.run(prometheus_url, profile, fmt, fail_on, at)
+    except ObsgenError as exc:
+        _fail(exc)
+    typer.echo(text)
+    raise typer.Exit(code=code)
+
+
 def main() -> None:
     app()
 

@@ -8,12 +8,15 @@ the probe targets. Artifacts only translate this model into file formats.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .images import IMAGES, Image
 from .profile import Profile
-from .tiers import RETENTION_SHARE_OF_VOLUME, SCRAPE_JOBS, TIERS, ScrapeJob, Size, Tier
+from .telemetry import Contract
+from .telemetry import resolve as resolve_contract
+from .tiers import RETENTION_SHARE_OF_VOLUME, SCRAPE_JOBS, TIER_ORDER, TIERS, ScrapeJob, Size, Tier
 
 SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
 
@@ -48,6 +51,20 @@ class Probe:
     module: str
     endpoint: str
     target: str
+    dependency: str = ""  # set when the probe checks a dependency of the service
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    service: str  # a declared service this one calls, or "" for an external endpoint
+    target: str  # probed URL or host:port of an external dependency
+
+
+@dataclass(frozen=True)
+class AlertOverride:
+    threshold: float | None = None
+    for_: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,11 @@ class Service:
     namespace: str
     team: str
     probes: tuple[Probe, ...]
+    contract: Contract
+    dependencies: tuple[Dependency, ...] = ()
+    slos: tuple[dict[str, Any], ...] = ()  # as validated in the profile; the SLO engine parses them
+    alert_overrides: dict[str, AlertOverride] = field(default_factory=dict)
+    alerts_disabled: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -76,6 +98,14 @@ class Stack:
     services: tuple[Service, ...]
     grafana_admin_secret: str
     scrape_jobs: tuple[tuple[ScrapeJob, bool, int], ...]  # job, enabled, sample limit
+    profile_dir: Path = Path(".")
+    alerts_disabled: frozenset[str] = frozenset()
+    alert_overrides: dict[str, AlertOverride] = field(default_factory=dict)
+    runbook_base_url: str = "docs/runbooks"
+    dashboard_base_url: str = ""
+    rules_format: str = "configmap"
+    policy_team: str = ""
+    slo_files: tuple[Path, ...] = ()
 
     def enabled(self, component: str) -> bool:
         return component in self.tier.components
@@ -104,10 +134,30 @@ def _integration(spec: dict[str, Any]) -> Integration:
     )
 
 
+def _overrides(spec: dict[str, Any]) -> dict[str, AlertOverride]:
+    return {name: AlertOverride(o.get("threshold"), o.get("for")) for name, o in spec.items()}
+
+
+def _dependencies(spec: dict[str, Any]) -> tuple[Dependency, ...]:
+    return tuple(Dependency(d["name"], d.get("service", ""), d.get("url", d.get("tcp", ""))) for d in spec.get("dependencies", []))
+
+
+def _dependency_probes(spec: dict[str, Any]) -> list[Probe]:
+    """External dependencies are probed like health endpoints, labelled with the dependency."""
+    probes = []
+    for dep in spec.get("dependencies", []):
+        common = {"service": spec["name"], "namespace": spec["namespace"], "team": spec["team"], "dependency": dep["name"]}
+        if "url" in dep:
+            probes.append(Probe(module="http_2xx", endpoint=f"dependency/{dep['name']}", target=dep["url"], **common))
+        elif "tcp" in dep:
+            probes.append(Probe(module="tcp_connect", endpoint=f"dependency/{dep['name']}", target=dep["tcp"], **common))
+    return probes
+
+
 def _probes(spec: dict[str, Any]) -> tuple[Probe, ...]:
     health = spec.get("health")
     if not health:
-        return ()
+        return tuple(_dependency_probes(spec))
     port = health.get("port", spec.get("scrape", {}).get("port"))
     host = f"{spec['name']}.{spec['namespace']}.svc"
     common = {"service": spec["name"], "namespace": spec["namespace"], "team": spec["team"]}
@@ -117,7 +167,7 @@ def _probes(spec: dict[str, Any]) -> tuple[Probe, ...]:
     ]
     if health.get("tcp"):
         probes.append(Probe(module="tcp_connect", endpoint=f"tcp/{port}", target=f"{host}:{port}", **common))
-    return tuple(probes)
+    return tuple(probes + _dependency_probes(spec))
 
 
 def build(profile: Profile) -> Stack:
@@ -126,10 +176,27 @@ def build(profile: Profile) -> Stack:
     overrides = data.get("resources", {})
     sizes = {name: _size(overrides[name]) if name in overrides else size for name, size in tier.sizes.items()}
     teams = tuple(Team(t["name"], tuple(_integration(r) for r in t.get("receivers", []))) for t in data["teams"])
-    services = tuple(Service(s["name"], s["namespace"], s["team"], _probes(s)) for s in data.get("services", []))
+    services = tuple(
+        Service(
+            name=s["name"],
+            namespace=s["namespace"],
+            team=s["team"],
+            probes=_probes(s),
+            contract=resolve_contract(s.get("telemetry"), s["name"], s["namespace"]),
+            dependencies=_dependencies(s),
+            slos=tuple(s.get("slos", [])),
+            alert_overrides=_overrides(s.get("alerts", {}).get("overrides", {})),
+            alerts_disabled=frozenset(s.get("alerts", {}).get("disabled", [])),
+        )
+        for s in data.get("services", [])
+    )
+    alerts = data.get("alerts", {})
+    profile_dir = profile.source.resolve().parent
     jobs = []
     for job in SCRAPE_JOBS:
-        enabled = job.component is None or job.component in tier.components
+        enabled = (job.component is None or job.component in tier.components) and TIER_ORDER.index(tier.name) >= TIER_ORDER.index(
+            job.min_tier
+        )
         limit = tier.kube_state_metrics_sample_limit if job.key == "kubeStateMetrics" else job.sample_limit
         jobs.append((job, enabled, limit))
     retention = data.get("retention", {})
@@ -150,4 +217,12 @@ def build(profile: Profile) -> Stack:
         services=services,
         grafana_admin_secret=data.get("grafana", {}).get("adminSecret", ""),
         scrape_jobs=tuple(jobs),
+        profile_dir=profile_dir,
+        alerts_disabled=frozenset(alerts.get("disabled", [])),
+        alert_overrides=_overrides(alerts.get("overrides", {})),
+        runbook_base_url=alerts.get("runbookBaseUrl", "docs/runbooks").rstrip("/"),
+        dashboard_base_url=alerts.get("dashboardBaseUrl", "").rstrip("/"),
+        rules_format=data.get("rules", {}).get("format", "configmap"),
+        policy_team=data.get("policy", {}).get("team", ""),
+        slo_files=tuple(profile_dir / f for f in data.get("sloFiles", [])),
     )

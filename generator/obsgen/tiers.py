@@ -194,6 +194,7 @@ class ScrapeJob:
     job_name: str  # the `job` label every rule and dashboard selects on
     component: str | None  # component that must be enabled for the job to run
     sample_limit: int
+    min_tier: str = "basic"  # first tier that runs the job
     label_limit: int = 64
     label_name_length_limit: int = 128
     label_value_length_limit: int = 1024
@@ -212,4 +213,7 @@ SCRAPE_JOBS: tuple[ScrapeJob, ...] = (
     ScrapeJob("blackbox", "blackbox", "blackboxExporter", 1_000),
     ScrapeJob("annotatedPods", "kubernetes-pods", None, 10_000),
     ScrapeJob("annotatedServices", "kubernetes-services", None, 10_000),
+    # The API server's Pod Security admission metrics feed the enterprise
+    # security alerts; it is a large target, hence the budget.
+    ScrapeJob("apiserver", "apiserver", None, 50_000, min_tier="enterprise"),
 )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import rules
 from ..model import Stack
-from . import alertmanager, blackbox, rules
+from . import alertmanager, blackbox
 
 _SPREAD_MODE = "ScheduleAnyway"
 
@@ -47,7 +48,7 @@ def _scrape_jobs(stack: Stack) -> dict[str, Any]:
     }
 
 
-def _prometheus(stack: Stack) -> dict[str, Any]:
+def _prometheus(stack: Stack, rule_files: list[dict[str, Any]]) -> dict[str, Any]:
     tier = stack.tier
     return {
         **_component(stack, "prometheus", "server"),
@@ -72,11 +73,14 @@ def _prometheus(stack: Stack) -> dict[str, Any]:
                 "team": p.team,
                 "module": p.module,
                 "endpoint": p.endpoint,
+                "dependency": p.dependency,
                 "url": p.target,
             }
             for p in stack.probes
         ],
-        "ruleFiles": rules.rule_files(stack),
+        # Names of the rule ConfigMaps to mount; with rules delivered as
+        # PrometheusRule objects another Prometheus evaluates them.
+        "ruleFiles": [f["name"] for f in rule_files] if stack.rules_format == "configmap" else [],
         **_ha(stack, tier.prometheus_replicas),
     }
 
@@ -113,7 +117,17 @@ def _grafana(stack: Stack) -> dict[str, Any]:
     }
 
 
+def _rules(stack: Stack, rule_files: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "enabled": True,
+        "format": stack.rules_format,
+        "extraLabels": [],
+        "files": rule_files,
+    }
+
+
 def build(stack: Stack) -> dict[str, Any]:
+    rule_files = rules.rule_files(stack)
     return {
         "global": {
             "cluster": stack.cluster,
@@ -124,7 +138,7 @@ def build(stack: Stack) -> dict[str, Any]:
             "storageClass": stack.storage_class,
             "highAvailability": stack.tier.high_availability,
         },
-        "prometheus": _prometheus(stack),
+        "prometheus": _prometheus(stack, rule_files),
         "alertmanager": _alertmanager(stack),
         "grafana": _grafana(stack),
         "nodeExporter": _component(stack, "nodeExporter", "metrics-exporter"),
@@ -133,4 +147,5 @@ def build(stack: Stack) -> dict[str, Any]:
             **_component(stack, "blackboxExporter", "prober"),
             "config": blackbox.config(),
         },
+        "rules": _rules(stack, rule_files),
     }

@@ -41,8 +41,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* Full label set. Pass the subchart context; the component defaults to the chart name. */}}
 {{- define "obs-lib.labels" -}}
 {{ include "obs-lib.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Values.image.tag | quote }}
-app.kubernetes.io/component: {{ .Values.component }}
+{{- /* Charts without an image of their own (rules) carry the chart version. */}}
+app.kubernetes.io/version: {{ (.Values.image | default dict).tag | default .Chart.Version | quote }}
+app.kubernetes.io/component: {{ .Values.component | default (include "obs-lib.name" .) }}
 app.kubernetes.io/part-of: obs
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" (include "obs-lib.name" .) .Chart.Version | replace "+" "_" }}
@@ -140,4 +141,10 @@ spec:
 {{- define "obs-lib.resources" -}}
 resources:
   {{- toYaml . | nindent 2 }}
+{{- end -}}
+
+{{/* ConfigMap (or PrometheusRule) holding one rule file: "<release>-rules-<file stem>".
+     Shared because the rules subchart creates them and Prometheus mounts them. */}}
+{{- define "obs-lib.ruleConfigMapName" -}}
+{{- printf "%s-rules-%s" .ctx.Release.Name (.file | trimSuffix ".yaml") | trunc 63 | trimSuffix "-" -}}
 {{- end -}}

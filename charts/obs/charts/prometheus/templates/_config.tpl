@@ -134,6 +134,9 @@ scrape_configs:
         namespace: {{ .namespace | quote }}
         team: {{ .team | quote }}
         endpoint: {{ .endpoint | quote }}
+        {{- with .dependency }}
+        dependency: {{ . | quote }}
+        {{- end }}
     {{- end }}
   relabel_configs:
     - source_labels: [__address__]
@@ -142,6 +145,25 @@ scrape_configs:
       target_label: instance
     - target_label: __address__
       replacement: {{ printf "%s.%s.svc:9115" (include "obs-lib.siblingName" (dict "ctx" . "component" "blackbox-exporter")) $ns | quote }}
+{{- end }}
+{{- if $jobs.apiserver.enabled }}
+# The API servers, through the default/kubernetes Service, with the
+# service-account token (needs get on the /metrics non-resource URL).
+- job_name: {{ $jobs.apiserver.jobName }}
+  {{- include "prometheus.jobLimits" $jobs.apiserver | nindent 2 }}
+  scheme: https
+  authorization:
+    credentials_file: /var/run/secrets/kubernetes.io/serviceaccount/token
+  tls_config:
+    ca_file: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt
+  kubernetes_sd_configs:
+    - role: endpointslice
+      namespaces:
+        names: [default]
+  relabel_configs:
+    - source_labels: [__meta_kubernetes_service_name, __meta_kubernetes_endpointslice_port_name]
+      regex: kubernetes;https
+      action: keep
 {{- end }}
 {{- if $jobs.annotatedPods.enabled }}
 # Pods opt in with prometheus.io/scrape: "true" (and optionally

@@ -1,0 +1,166 @@
+"""Self-monitoring: the alerting pipeline watches itself, in every tier."""
+
+from __future__ import annotations
+
+from ..model import Stack
+from .types import AlertRule, RuleGroup, Runbook
+
+_BY = "job, namespace, pod"
+
+_RELOAD_CAUSES = (
+    "A syntax or semantic error in the newly generated configuration",
+    "A referenced file (rule file, secret file) missing in the pod",
+)
+
+
+def _rules(stack: Stack) -> list[AlertRule]:
+    rules = []
+    if stack.enabled("prometheus"):
+        rules += [
+            AlertRule(
+                name="PrometheusConfigReloadFailed",
+                expr=f'max by ({_BY}) (prometheus_config_last_reload_successful{{job="prometheus"}}) == 0',
+                for_="10m",
+                severity="critical",
+                summary="Prometheus could not load its new configuration",
+                description="{{ $labels.pod }} keeps running the previous configuration; the last reload failed ({{ $value }}).",
+                runbook=Runbook(
+                    meaning="Prometheus rejected a changed configuration or rule file and still runs the previous one, "
+                    "so the change (new targets, new alerts) is not in effect.",
+                    causes=_RELOAD_CAUSES,
+                    checks=(
+                        "Read the reload error: `kubectl logs <pod> -c prometheus | grep -i reload`",
+                        "Validate the rendered config: `promtool check config` on the ConfigMap's prometheus.yml",
+                    ),
+                    queries=("prometheus_config_last_reload_successful", "prometheus_config_last_reload_success_timestamp_seconds"),
+                ),
+            ),
+            AlertRule(
+                name="PrometheusRuleEvaluationFailures",
+                expr=(
+                    f'sum by ({_BY}, rule_group) (\n  increase(prometheus_rule_evaluation_failures_total{{job="prometheus"}}[5m])\n) > 0'
+                ),
+                for_="15m",
+                severity="critical",
+                summary="Prometheus fails to evaluate rules",
+                description=(
+                    "{{ $labels.pod }} had {{ $value | humanize }} failed evaluations in group {{ $labels.rule_group }}"
+                    " over 5m; alerts of that group may be missed."
+                ),
+                runbook=Runbook(
+                    meaning="Rules of a group fail to evaluate, so their alerts and recordings are not produced.",
+                    causes=(
+                        "A query hitting the query sample limit or a timeout",
+                        "many-to-many matching errors after a label change in an exporter",
+                    ),
+                    checks=("Look at the failing rule's lastError in the Prometheus UI (Status → Rules) or `/api/v1/rules`",),
+                    queries=("increase(prometheus_rule_evaluation_failures_total[1h])", "prometheus_rule_group_last_duration_seconds"),
+                ),
+            ),
+        ]
+    if stack.enabled("prometheus") and stack.enabled("alertmanager"):
+        rules += [
+            AlertRule(
+                name="PrometheusNotConnectedToAlertmanagers",
+                expr=f'max by ({_BY}) (prometheus_notifications_alertmanagers_discovered{{job="prometheus"}}) < 1',
+                for_="10m",
+                severity="critical",
+                summary="Prometheus has no Alertmanager to send alerts to",
+                description="{{ $labels.pod }} discovers {{ $value }} Alertmanagers; no alert leaves this Prometheus.",
+                runbook=Runbook(
+                    meaning="No Alertmanager is discovered: alerts fire in Prometheus but notify nobody. "
+                    "(This alert itself only reaches people through another Prometheus or a dead man's switch.)",
+                    causes=("All Alertmanager pods down or not ready", "EndpointSlices not readable by Prometheus' service account"),
+                    checks=(
+                        "`kubectl get pods -l app.kubernetes.io/name=alertmanager`",
+                        "Prometheus UI → Status → Runtime (Alertmanagers)",
+                    ),
+                    queries=("prometheus_notifications_alertmanagers_discovered", 'up{job="alertmanager"}'),
+                ),
+            ),
+            AlertRule(
+                name="PrometheusNotificationsFailing",
+                expr=(
+                    f'(\n  sum by ({_BY}) (rate(prometheus_notifications_errors_total{{job="prometheus"}}[5m]))\n'
+                    f'/\n  sum by ({_BY}) (rate(prometheus_notifications_sent_total{{job="prometheus"}}[5m]))\n'
+                    ") > 0.01"
+                ),
+                for_="15m",
+                severity="critical",
+                summary="Prometheus fails to deliver alerts to Alertmanager",
+                description="{{ $labels.pod }}: {{ $value | humanizePercentage }} of alert deliveries to Alertmanager fail.",
+                runbook=Runbook(
+                    meaning="Alerts are sent to Alertmanager but a share of the requests fail; some alerts may be lost or late.",
+                    causes=("Alertmanager overloaded or restarting", "network policy between Prometheus and Alertmanager"),
+                    checks=("Prometheus logs: `kubectl logs <prometheus pod> | grep -i notifier`",),
+                    queries=("rate(prometheus_notifications_errors_total[5m])", "prometheus_notifications_queue_length"),
+                ),
+            ),
+        ]
+    if stack.enabled("alertmanager"):
+        rules += [
+            AlertRule(
+                name="AlertmanagerConfigReloadFailed",
+                expr=f'max by ({_BY}) (alertmanager_config_last_reload_successful{{job="alertmanager"}}) == 0',
+                for_="10m",
+                severity="critical",
+                summary="Alertmanager could not load its configuration",
+                description="{{ $labels.pod }} runs an outdated configuration; the last reload failed ({{ $value }}).",
+                runbook=Runbook(
+                    meaning="Alertmanager rejected its configuration; routing changes are not in effect.",
+                    causes=_RELOAD_CAUSES,
+                    checks=("`kubectl logs <alertmanager pod>`", "`amtool check-config` on the rendered alertmanager.yml"),
+                    queries=("alertmanager_config_last_reload_successful",),
+                ),
+            ),
+            AlertRule(
+                name="AlertmanagerNotificationsFailing",
+                expr=(
+                    f'(\n  sum by ({_BY}, integration) (rate(alertmanager_notifications_failed_total{{job="alertmanager"}}[5m]))\n'
+                    f'/\n  sum by ({_BY}, integration) (rate(alertmanager_notifications_total{{job="alertmanager"}}[5m]))\n'
+                    ") > 0.01"
+                ),
+                for_="15m",
+                severity="critical",
+                summary="Alertmanager fails to deliver notifications",
+                description="{{ $labels.pod }}: {{ $value | humanizePercentage }} of {{ $labels.integration }} notifications fail.",
+                runbook=Runbook(
+                    meaning="Notifications to an integration (Slack, PagerDuty, email, webhook) fail; people are not being told.",
+                    causes=(
+                        "Expired or rotated credential in the receiver's Secret",
+                        "the integration's endpoint unreachable (egress policy, proxy)",
+                    ),
+                    checks=(
+                        "`kubectl logs <alertmanager pod> | grep -i notify`",
+                        "Check the Secret the receiver's *_file points to",
+                    ),
+                    queries=("rate(alertmanager_notifications_failed_total[5m])", "alertmanager_notification_latency_seconds_bucket"),
+                ),
+            ),
+        ]
+        replicas = stack.tier.alertmanager_replicas
+        if replicas > 1:
+            rules.append(
+                AlertRule(
+                    name="AlertmanagerClusterMembersMissing",
+                    expr=f'min by (job, namespace) (alertmanager_cluster_members{{job="alertmanager"}}) < {replicas}',
+                    for_="15m",
+                    severity="critical",
+                    summary="Alertmanager replicas do not see each other",
+                    description=(
+                        f"An Alertmanager sees {{{{ $value }}}} of {replicas} cluster members; "
+                        "duplicate or lost notifications are possible."
+                    ),
+                    runbook=Runbook(
+                        meaning="The Alertmanager gossip cluster is split: replicas may notify twice or lose silences.",
+                        causes=("A replica down", "gossip port 9094 (TCP and UDP) blocked between pods"),
+                        checks=("Alertmanager UI → Status → Cluster", "`kubectl get pods -l app.kubernetes.io/name=alertmanager -o wide`"),
+                        queries=("alertmanager_cluster_members", "alertmanager_cluster_failed_peers"),
+                    ),
+                )
+            )
+    return rules
+
+
+def groups(stack: Stack) -> list[RuleGroup]:
+    return [RuleGroup("obs-self-monitoring", tuple(_rules(stack)))]
