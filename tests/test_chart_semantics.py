@@ -140,13 +140,22 @@ def _matches(matcher: str, labels: dict[str, str]) -> bool:
     return hit if op == "=~" else not hit
 
 
-def _route(route: dict[str, Any], labels: dict[str, str], inherited: str | None = None) -> str:
-    """Receiver Alertmanager picks for an alert (no `continue` in the tree)."""
+def _receivers(route: dict[str, Any], labels: dict[str, str], inherited: str | None = None) -> list[str]:
+    """Every receiver Alertmanager notifies for an alert: the first matching
+    child wins unless it says `continue`; no matching child, the node's own."""
     receiver = route.get("receiver", inherited)
+    found: list[str] = []
     for child in route.get("routes", []):
-        assert not child.get("continue"), "routing simulation assumes no continue"
         if all(_matches(m, labels) for m in child.get("matchers", [])):
-            return _route(child, labels, receiver)
+            found += _receivers(child, labels, receiver)
+            if not child.get("continue"):
+                return found
+    return found or [receiver]
+
+
+def _route(route: dict[str, Any], labels: dict[str, str]) -> str:
+    """The one receiver of an alert that no `continue` route fans out."""
+    (receiver,) = _receivers(route, labels)
     return receiver
 
 
@@ -488,7 +497,7 @@ def test_alertmanager_config_change_rolls_the_pods():
 def _teams(objects) -> tuple[list[str], str]:
     """(teams, default team) as the generated receivers name them."""
     config = _alertmanager_config(objects)
-    teams = list(dict.fromkeys(r["name"].rsplit("-", 1)[0] for r in config["receivers"]))
+    teams = list(dict.fromkeys(r["name"].rsplit("-", 1)[0] for r in config["receivers"] if not r["name"].endswith("-policy")))
     return teams, config["route"]["receiver"].rsplit("-", 1)[0]
 
 
@@ -523,8 +532,22 @@ def test_routes_go_by_severity_then_team(values_file):
             walk(child)
 
     walk(route)
-    # Top level: one branch per severity; second level: one per team.
-    assert [r["matchers"] for r in route["routes"]] == [[f'severity="{s}"'] for s in SEVERITIES]
+    # Top level: the error-budget policy branch (enterprise), then one branch
+    # per severity; second level: one per team.
+    policy = [r for r in route["routes"] if r["matchers"] == ['action=~".+"']]
+    severity_routes = [r for r in route["routes"] if r not in policy]
+    assert [r["matchers"] for r in severity_routes] == [[f'severity="{s}"'] for s in SEVERITIES]
+    tier = yaml.safe_load(Path(values_file).read_text())["global"]["tier"]
+    if tier == "enterprise":
+        assert route["routes"][0] == policy[0] and policy[0]["continue"] is True
+        owner = teams[-1]
+        # The policy team hears of the action, and the owning team still gets its alert.
+        assert _receivers(route, {"severity": "critical", "team": owner, "action": "freeze-releases"}) == [
+            policy[0]["receiver"],
+            f"{owner}-critical",
+        ]
+    else:
+        assert not policy
     for severity in SEVERITIES:
         for team in teams:
             assert _route(route, {"severity": severity, "team": team}) == f"{team}-{severity}"
@@ -533,7 +556,7 @@ def test_routes_go_by_severity_then_team(values_file):
     # A rule without severity is a bug someone must still hear about.
     assert _route(route, {"team": teams[-1]}) == f"{default}-warning"
     # More urgent alerts are re-sent more often.
-    repeat = {r["matchers"][0].split('"')[1]: _seconds(r["repeat_interval"]) for r in route["routes"]}
+    repeat = {r["matchers"][0].split('"')[1]: _seconds(r["repeat_interval"]) for r in severity_routes}
     assert repeat["critical"] < repeat["warning"] < repeat["info"]
 
 

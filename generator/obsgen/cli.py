@@ -38,8 +38,11 @@ def generate(
             outputs = gen.plan_builtin()
     except ObsgenError as exc:
         _fail(exc)
+    # Pages of alerts that no longer exist go too, so docs/runbooks holds
+    # exactly the alerts obs can generate.
+    stale = [] if profiles else gen.stale_runbooks(outputs)
     if check:
-        reports = gen.drift(outputs)
+        reports = gen.drift(outputs) + [f"{paths.display(p)}: no longer generated\n" for p in stale]
         for report in reports:
             typer.echo(report)
         if reports:
@@ -48,6 +51,9 @@ def generate(
         typer.echo(f"{len(outputs)} generated file(s) are current")
         return
     changed = gen.write(outputs)
+    for path in stale:
+        path.unlink()
+        typer.echo(f"{'removed':9}  {paths.display(path)}")
     for out in outputs:
         state = "written" if out.path in changed else "unchanged"
         typer.echo(f"{state:9}  {paths.display(out.path)}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from . import model, paths, schemas, yamlio
 from .artifacts import values as values_artifact
 from .profile import Profile, builtin_names, load, load_builtin
+from .rules import runbooks
 
 DEFAULT_TIER = "basic"  # the chart's own values.yaml: `helm install` without -f
 
@@ -46,9 +47,24 @@ def chart_schema_text() -> str:
     return json.dumps(schema, indent=2) + "\n"
 
 
+def plan_runbooks() -> list[Output]:
+    """docs/runbooks: a page per alert, and an index."""
+    stacks = {tier: model.build(load_builtin(tier)) for tier in builtin_names()}
+    all_pages = runbooks.pages(stacks)
+    outputs = [Output(paths.RUNBOOKS / f"{page.name}.md", runbooks.render(page)) for page in all_pages]
+    outputs.append(Output(paths.RUNBOOKS / "README.md", runbooks.index(all_pages)))
+    return outputs
+
+
+def stale_runbooks(outputs: list[Output]) -> list[Path]:
+    """Pages on disk for alerts that no longer exist."""
+    planned = {o.path for o in outputs}
+    return sorted(p for p in paths.RUNBOOKS.glob("*.md") if p not in planned)
+
+
 def plan_builtin() -> list[Output]:
-    """Every built-in tier's values file, plus the chart's defaults and schema."""
-    outputs = []
+    """Every built-in tier's values file, the chart's defaults and schema, and the runbooks."""
+    outputs = plan_runbooks()
     for tier in builtin_names():
         profile = load_builtin(tier)
         outputs.append(Output(paths.VALUES_DIR / f"{tier}.yaml", values_text(profile, "obsgen generate  (or: make generate)")))

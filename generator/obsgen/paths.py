@@ -18,6 +18,7 @@ VALUES_DIR = ROOT / "values"
 CHART = ROOT / "charts" / "obs"
 CHART_VALUES = CHART / "values.yaml"
 CHART_SCHEMA = CHART / "values.schema.json"
+RUNBOOKS = ROOT / "docs" / "runbooks"
 
 
 def display(path: Path) -> str:

@@ -127,6 +127,16 @@ def check(data: dict[str, Any], source: str) -> None:
     if default_team is not None and default_team not in team_names:
         problems.append(("defaultTeam", f"{default_team!r} is not a declared team (declared: {declared})"))
 
+    policy_team = data.get("policy", {}).get("team")
+    if policy_team is not None and policy_team not in team_names:
+        problems.append(("policy.team", f"{policy_team!r} is not a declared team (declared: {declared})"))
+
+    service_names = {s["name"] for s in data.get("services", [])}
+    for i, service in enumerate(data.get("services", [])):
+        for d, dep in enumerate(service.get("dependencies", [])):
+            if "service" in dep and dep["service"] not in service_names:
+                problems.append((f"services[{i}].dependencies[{d}].service", f"{dep['service']!r} is not a declared service"))
+
     seen_services: dict[tuple[str, str], int] = {}
     for i, service in enumerate(data.get("services", [])):
         key = (service["namespace"], service["name"])

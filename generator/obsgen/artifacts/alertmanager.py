@@ -95,8 +95,29 @@ def receiver_name(team: str, severity: str) -> str:
     return f"{team}-{severity}"
 
 
+POLICY_RECEIVER_SUFFIX = "policy"
+
+
+def _policy_team(stack: Stack) -> str:
+    """Team told about error-budget policy actions; empty where no alert carries one."""
+    if stack.tier.name != "enterprise":
+        return ""
+    return stack.policy_team or stack.default_team
+
+
 def _receivers(stack: Stack) -> list[dict[str, Any]]:
     receivers = []
+    policy_team = _policy_team(stack)
+    if policy_team:
+        # Every integration of the policy team, whatever its severities: a
+        # policy action (freeze releases) is a decision, not a page.
+        receiver: dict[str, Any] = {"name": receiver_name(policy_team, POLICY_RECEIVER_SUFFIX)}
+        for team in stack.teams:
+            if team.name == policy_team:
+                for integration in team.integrations:
+                    key, settings = _integration_config(integration)
+                    receiver.setdefault(key, []).append(settings)
+        receivers.append(receiver)
     for team in stack.teams:
         for severity in SEVERITIES:
             receiver: dict[str, Any] = {"name": receiver_name(team.name, severity)}
@@ -122,6 +143,18 @@ def _route(stack: Stack) -> dict[str, Any]:
                 **_routing(severity),
                 "routes": [{"receiver": receiver_name(team.name, severity), "matchers": [f'team="{team.name}"']} for team in stack.teams],
             }
+        )
+    policy_team = _policy_team(stack)
+    if policy_team:
+        # Error-budget policy alerts carry the action to take; the policy team
+        # hears about them, and `continue` lets the owning team hear too.
+        severity_routes.insert(
+            0,
+            {
+                "receiver": receiver_name(policy_team, POLICY_RECEIVER_SUFFIX),
+                "matchers": ['action=~".+"'],
+                "continue": True,
+            },
         )
     return {
         # Reached only by alerts without a known severity: a rule bug, which

@@ -437,8 +437,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         ),
         summary="{{ $labels.namespace }}/{{ $labels.pod }} was OOM-killed",
         description=(
-            "{{ $labels.container }} in {{ $labels.pod }} restarted {{ $value | humanize }} times in 15m,"
-            " last time for lack of memory."
+            "{{ $labels.container }} in {{ $labels.pod }} restarted {{ $value | humanize }} times in 15m, last time for lack of memory."
         ),
         runbook=Runbook(
             meaning="The kernel killed the container for exceeding its memory limit.",
@@ -518,8 +517,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         expr='increase(prometheus_target_scrapes_exceeded_sample_limit_total{job="prometheus"}[10m]) > 0',
         summary="Scrapes are rejected for exceeding their sample limit",
         description=(
-            "{{ $labels.pod }} rejected {{ $value | humanize }} scrapes in 10m"
-            " because a target exposed more samples than its budget."
+            "{{ $labels.pod }} rejected {{ $value | humanize }} scrapes in 10m because a target exposed more samples than its budget."
         ),
         runbook=Runbook(
             meaning="A target exposes more series than its job's sample_limit; the whole scrape is dropped, so its data is missing.",
@@ -637,6 +635,23 @@ def _fill(template: str, values: dict[str, str]) -> str:
     if "<<" in template:
         raise ValueError(f"unfilled placeholder in {template!r}")
     return template
+
+
+_EXAMPLE = {
+    "sel": '{service="<service>", namespace="<namespace>"}',
+    "dep_sel": '{service="<dependency service>", namespace="<its namespace>"}',
+    "service": "<service>",
+    "namespace": "<namespace>",
+    "dependency": "<dependency>",
+}
+
+
+def example_expr(spec: AlertSpec) -> str:
+    """The rule as generated, with readable stand-ins for the per-service parts (for runbooks)."""
+    values = dict(_EXAMPLE)
+    if spec.threshold is not None:
+        values["threshold"] = _number(spec.threshold)
+    return _fill(spec.expr, values)
 
 
 def _number(value: float) -> str:
