@@ -45,6 +45,9 @@ class AlertSpec:
     runbook: Runbook
     requires: tuple[str, ...] = ()  # components that must run
     requires_job: str = ""  # scrape job (values key) that must run
+    # Dashboard path below the Grafana base URL (dashboard_url); same
+    # <<placeholders>> as expr. Static per rule: Alertmanager shows it as is.
+    dashboard: str = ""
 
 
 _NAMES = {
@@ -75,6 +78,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="basic",
         scope="cluster",
         group="availability",
+        dashboard="d/obs-stack-health",
         severity="critical",
         threshold=None,
         for_="2m",
@@ -103,9 +107,12 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="basic",
         scope="probe",
         group="availability",
+        dashboard="d/obs-red?var-service=<<service>>&var-namespace=<<namespace>>",
         severity="critical",
         threshold=None,
-        # Two failed probes in a row (15 s apart) page; one is a blip.
+        # The failure must still be there one evaluation (15 s) later, so a
+        # lone blip that the next probe clears does not page; detection stays
+        # under a minute (probe 15 s + evaluation 15 s + for 15 s).
         for_="15s",
         expr='probe_success{job="blackbox", service="<<service>>", namespace="<<namespace>>", dependency=""} == 0',
         summary="Health check of {{ $labels.service }} fails",
@@ -134,6 +141,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="basic",
         scope="service",
         group="services",
+        dashboard="d/obs-red?var-service=<<service>>&var-namespace=<<namespace>>",
         severity="critical",
         threshold=0.05,
         for_="5m",
@@ -155,6 +163,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="basic",
         scope="cluster",
         group="kubernetes",
+        dashboard="d/obs-use",
         severity="critical",
         threshold=None,
         for_="15m",
@@ -181,6 +190,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="basic",
         scope="cluster",
         group="capacity",
+        dashboard="d/obs-use",
         severity="critical",
         threshold=0.97,
         for_="5m",
@@ -202,6 +212,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="basic",
         scope="cluster",
         group="capacity",
+        dashboard="d/obs-use",
         severity="critical",
         threshold=0.95,
         for_="5m",
@@ -226,6 +237,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="intermediate",
         scope="service",
         group="services",
+        dashboard="d/obs-red?var-service=<<service>>&var-namespace=<<namespace>>",
         severity="warning",
         threshold=0.01,
         for_="15m",
@@ -244,6 +256,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="intermediate",
         scope="service",
         group="services",
+        dashboard="d/obs-red?var-service=<<service>>&var-namespace=<<namespace>>",
         severity="warning",
         threshold=0.5,
         for_="10m",
@@ -262,12 +275,15 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="intermediate",
         scope="dependency-service",
         group="dependencies",
+        dashboard="d/obs-dependencies?var-service=<<service>>",
         severity="warning",
         threshold=0.05,
         for_="10m",
-        expr="<<ERROR_RATIO>><<dep_sel>> > <<threshold>>",
-        summary="Dependency {{ $labels.dependency }} of {{ $labels.service }} is failing",
-        description="{{ $labels.dependency }}, called by {{ $labels.service }}, fails {{ $value | humanizePercentage }} of its requests.",
+        # The result carries the dependency's own labels, so names come from
+        # the rule, not from $labels.
+        expr="<<ERROR_RATIO>><<dep_sel>> > <<threshold>>\nand on (service, namespace)\n<<REQUESTS>><<dep_sel>> > <<MIN_RATE>>",
+        summary="Dependency <<dependency>> of <<service>> is failing",
+        description="<<dependency>>, called by <<service>>, fails {{ $value | humanizePercentage }} of its requests.",
         runbook=Runbook(
             meaning="A service this one depends on is failing; expect errors or degraded answers here too.",
             causes=("An incident in the dependency (its own alerts say more)", "A breaking change in its API"),
@@ -280,6 +296,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="intermediate",
         scope="dependency-probe",
         group="dependencies",
+        dashboard="d/obs-dependencies?var-service=<<service>>",
         severity="warning",
         threshold=None,
         for_="1m",
@@ -299,6 +316,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="intermediate",
         scope="cluster",
         group="kubernetes",
+        dashboard="d/obs-use",
         severity="warning",
         threshold=None,
         for_="15m",
@@ -324,6 +342,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="intermediate",
         scope="cluster",
         group="capacity",
+        dashboard="d/obs-use",
         severity="warning",
         threshold=0.85,
         for_="1h",
@@ -346,6 +365,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="intermediate",
         scope="cluster",
         group="availability",
+        dashboard="d/obs-stack-health",
         severity="warning",
         threshold=0.1,
         for_="15m",
@@ -364,6 +384,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="intermediate",
         scope="cluster",
         group="capacity",
+        dashboard="d/obs-use",
         severity="warning",
         threshold=0.8,
         for_="1h",
@@ -390,6 +411,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="advanced",
         scope="cluster",
         group="resources",
+        dashboard="d/obs-use",
         severity="warning",
         threshold=0.25,
         for_="15m",
@@ -408,6 +430,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="advanced",
         scope="cluster",
         group="resources",
+        dashboard="d/obs-use",
         severity="warning",
         threshold=0.9,
         for_="15m",
@@ -427,11 +450,12 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="advanced",
         scope="cluster",
         group="resources",
+        dashboard="d/obs-use",
         severity="warning",
         threshold=None,
         for_="0m",
         expr=(
-            f"increase(kube_pod_container_status_restarts_total{{{_KSM}}}[15m]) > 0\n"
+            f"round(increase(kube_pod_container_status_restarts_total{{{_KSM}}}[15m])) > 0\n"
             "and on (namespace, pod, container)\n"
             f'kube_pod_container_status_last_terminated_reason{{{_KSM}, reason="OOMKilled"}} == 1'
         ),
@@ -452,10 +476,12 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="advanced",
         scope="cluster",
         group="kubernetes",
+        dashboard="d/obs-use",
         severity="warning",
         threshold=3,
         for_="0m",
-        expr=f"increase(kube_pod_container_status_restarts_total{{{_KSM}}}[1h]) > <<threshold>>",
+        # increase() extrapolates: 3 restarts read as 3.04; restarts are whole.
+        expr=f"round(increase(kube_pod_container_status_restarts_total{{{_KSM}}}[1h])) > <<threshold>>",
         summary="{{ $labels.namespace }}/{{ $labels.pod }} restarts often",
         description="{{ $labels.container }} in {{ $labels.pod }} restarted {{ $value | humanize }} times in the last hour.",
         runbook=Runbook(
@@ -471,6 +497,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="advanced",
         scope="cluster",
         group="runtime",
+        dashboard="d/obs-runtime",
         severity="warning",
         threshold=0.8,
         for_="15m",
@@ -489,6 +516,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="advanced",
         scope="service",
         group="services",
+        dashboard="d/obs-red?var-service=<<service>>&var-namespace=<<namespace>>",
         severity="warning",
         threshold=1.5,
         for_="30m",
@@ -511,6 +539,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="advanced",
         scope="cluster",
         group="cardinality",
+        dashboard="d/obs-stack-health",
         severity="warning",
         threshold=None,
         for_="0m",
@@ -535,6 +564,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="advanced",
         scope="cluster",
         group="cardinality",
+        dashboard="d/obs-stack-health",
         severity="warning",
         threshold=1.5,
         for_="1h",
@@ -555,6 +585,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="enterprise",
         scope="service",
         group="security",
+        dashboard="d/obs-security",
         severity="warning",
         threshold=1.0,
         for_="5m",
@@ -579,6 +610,7 @@ CATALOGUE: tuple[AlertSpec, ...] = (
         pack="enterprise",
         scope="cluster",
         group="security",
+        dashboard="d/obs-security",
         # Routine in namespaces that run node agents, so it informs (24 h
         # repeat) rather than pages; the security team reviews the trend.
         severity="info",
@@ -667,11 +699,12 @@ def _instance(spec: AlertSpec, stack: Stack, service: Service | None, values: di
         expr=_fill(spec.expr, values),
         for_=for_,
         severity=spec.severity,
-        summary=spec.summary,
-        description=spec.description,
+        summary=_fill(spec.summary, values),
+        description=_fill(spec.description, values),
         runbook=spec.runbook,
         team=service.team if service else "",
         labels=labels,
+        dashboard=_fill(spec.dashboard, values),
     )
 
 
