@@ -14,7 +14,7 @@ from pathlib import Path
 from . import model, paths, schemas, yamlio
 from .artifacts import values as values_artifact
 from .profile import Profile, builtin_names, load, load_builtin
-from .rules import runbooks
+from .rules import runbooks, slo
 
 DEFAULT_TIER = "basic"  # the chart's own values.yaml: `helm install` without -f
 
@@ -50,7 +50,10 @@ def chart_schema_text() -> str:
 def plan_runbooks() -> list[Output]:
     """docs/runbooks: a page per alert, and an index."""
     stacks = {tier: model.build(load_builtin(tier)) for tier in builtin_names()}
-    all_pages = runbooks.pages(stacks)
+    # SLO alerts exist only per declared SLO, which built-in profiles lack;
+    # the SLO engine names one example of each.
+    slo_rules = [(rule, tier, "generator/obsgen/rules/slo/alerts.py") for rule, tier in slo.catalogue()]
+    all_pages = runbooks.pages(stacks, slo_rules)
     outputs = [Output(paths.RUNBOOKS / f"{page.name}.md", runbooks.render(page)) for page in all_pages]
     outputs.append(Output(paths.RUNBOOKS / "README.md", runbooks.index(all_pages)))
     return outputs

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import SEVERITIES, Integration, Stack
+from ..rules import slo
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
 
@@ -169,7 +170,8 @@ def config(stack: Stack) -> dict[str, Any]:
     return {
         "global": {"resolve_timeout": "5m"},
         "route": _route(stack),
-        "inhibit_rules": [dict(rule) for rule in INHIBIT_RULES],
+        # A faster SLO burn alert silences the slower ones of the same SLO.
+        "inhibit_rules": [dict(rule) for rule in INHIBIT_RULES] + slo.inhibit_rules(stack),
         "receivers": _receivers(stack),
     }
 

@@ -2,7 +2,7 @@
 
 Builders, one concern each: self_monitoring (the alerting pipeline),
 recordings (RED per service, USE per node and pod), alerts (the tiered
-catalogue), slo (SLO recordings and burn-rate alerts). This module only
+catalogue), slo (SLO recordings and multi-window burn-rate alerts). This module only
 decides which group lands in which file.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Stack
-from . import alerts, recordings, self_monitoring
+from . import alerts, recordings, self_monitoring, slo
 from .types import AlertRule, RuleGroup
 
 
@@ -23,6 +23,7 @@ def rule_groups(stack: Stack) -> dict[str, list[RuleGroup]]:
     }
     for group in alerts.groups(stack):
         files[f"{group.name.removeprefix('obs-')}.yaml"] = [group]
+    files["slo.yaml"] = slo.rule_groups(stack)
     return {name: groups for name, groups in files.items() if groups}
 
 

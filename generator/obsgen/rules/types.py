@@ -64,7 +64,9 @@ class AlertRule:
             "description": self.description,
             "runbook_url": f"{stack.runbook_base_url}/{self.name}.md",
         }
-        if self.dashboard and stack.dashboard_base_url:
+        if self.dashboard:
+            # Without alerts.dashboardBaseUrl the link is relative to Grafana's
+            # root (/d/<uid>…): it works from Grafana's own alert views.
             annotations["dashboard_url"] = f"{stack.dashboard_base_url}/{self.dashboard}"
         return {
             "alert": self.name,

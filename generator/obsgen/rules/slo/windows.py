@@ -1,0 +1,152 @@
+"""Alert windows and burn factors, as data.
+
+Multiwindow, multi-burn-rate alerting (SRE workbook, "Alerting on SLOs"): a
+pair fires when the error budget burns faster than `burn_factor` over both
+a long window and a short window (1/12 of it). The long window makes the
+alert significant (a set share of the period's budget is gone); the short
+window makes it stop soon after the burn stops.
+
+The budget share of each pair is the data; the burn factor follows from it:
+    burn_factor = budget_share × period / long window
+so 30d gives the workbook's 14.4 / 6 / 3 / 1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from types import MappingProxyType
+
+# Rule groups of SLOs are evaluated every minute, whatever the tier's global
+# interval: the shortest window is 5m, so 15s steps change nothing a page
+# could act on, while every step re-reads up to 6h of raw samples per window.
+# It also bounds how long an alert waits for the next evaluation to 1m.
+EVALUATION_INTERVAL = "1m"
+
+# Windows up to this length are computed from the raw counters; longer ones
+# add up recorded 5m counts (see engine.py) instead of reading days of raw
+# samples of every matching series at each evaluation.
+RAW_WINDOW_LIMIT = "6h"
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def seconds(duration: str) -> int:
+    """Seconds of a Prometheus duration such as 5m, 1h30m or 3d."""
+    match = _DURATION.match(duration)
+    if not duration or not match:
+        raise ValueError(f"not a duration: {duration!r}")
+    return sum(int(n) * _UNITS[u] for n, u in zip(match.groups(), "wdhms", strict=True) if n)
+
+
+def duration(total: int) -> str:
+    """The shortest Prometheus spelling of a whole number of seconds (86400 → 1d)."""
+    if total <= 0:
+        raise ValueError(f"not a positive duration: {total}")
+    out = ""
+    for unit in "dhms":
+        count, total = divmod(total, _UNITS[unit])
+        if count:
+            out += f"{count}{unit}"
+    return out
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One burn-rate alert: a long and a short window and their threshold."""
+
+    role: str  # fast | medium | slow | chronic
+    alert: str  # alert name; stable across periods
+    long: str
+    short: str
+    budget_share: Fraction  # share of the period's budget spent when it fires
+    burn_factor: float
+    severity: str
+    for_: str
+
+    @property
+    def windows(self) -> tuple[str, str]:
+        return (self.long, self.short)
+
+
+@dataclass(frozen=True)
+class WindowTable:
+    period: str
+    period_seconds: int
+    pairs: tuple[Pair, ...]
+
+    def pair(self, role: str) -> Pair:
+        return next(p for p in self.pairs if p.role == role)
+
+    def by_long_window(self, long: str) -> Pair | None:
+        return next((p for p in self.pairs if p.long == long), None)
+
+
+# role, alert, long, short, severity, for. Pages are the pairs that catch a
+# burn within hours; tickets the ones that need a day or more to be sure.
+# `for` only absorbs one-evaluation glitches (counter resets, late scrapes):
+# the short window already keeps an alert from reacting to a blip.
+_GEOMETRY: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("fast", "SLOErrorBudgetBurnFast", "1h", "5m", "critical", "2m"),
+    ("medium", "SLOErrorBudgetBurnMedium", "6h", "30m", "critical", "5m"),
+    ("slow", "SLOErrorBudgetBurnSlow", "1d", "2h", "warning", "15m"),
+    ("chronic", "SLOErrorBudgetBurnChronic", "3d", "6h", "warning", "30m"),
+)
+
+# Budget share spent when each pair fires. A 7d budget is a quarter of a 28d
+# one: four times the share keeps the burn factors of 28d, so a 7d SLO pages
+# on the same error ratio instead of being four times as trigger-happy.
+_SHARES: Mapping[str, tuple[str, str, str, str]] = MappingProxyType(
+    {
+        "30d": ("2/100", "5/100", "10/100", "10/100"),
+        "28d": ("2/100", "5/100", "10/100", "10/100"),
+        "7d": ("8/100", "20/100", "40/100", "40/100"),
+    }
+)
+
+PERIODS: tuple[str, ...] = tuple(_SHARES)
+DEFAULT_PERIOD = "30d"
+
+
+def burn_factor(budget_share: Fraction, period: str, long: str) -> float:
+    return float(budget_share * seconds(period) / seconds(long))
+
+
+def windows(period: str) -> WindowTable:
+    """The window pairs of an SLO period (7d, 28d or 30d), burn factors computed."""
+    if period not in _SHARES:
+        raise KeyError(f"unsupported SLO period {period!r}: supported are {', '.join(PERIODS)}")
+    pairs = []
+    for (role, alert, long, short, severity, for_), share in zip(_GEOMETRY, _SHARES[period], strict=True):
+        fraction = Fraction(share)
+        pairs.append(Pair(role, alert, long, short, fraction, burn_factor(fraction, period, long), severity, for_))
+    return WindowTable(period, seconds(period), tuple(pairs))
+
+
+ROLES: tuple[str, ...] = tuple(g[0] for g in _GEOMETRY)
+BURN_ALERTS: tuple[str, ...] = tuple(g[1] for g in _GEOMETRY)
+
+
+@dataclass(frozen=True)
+class TierAlerting:
+    """What the SLO engine generates in a tier, besides the recordings."""
+
+    pairs: tuple[str, ...]  # roles
+    no_data: bool
+    budget_exhausted: bool
+    compliance: bool
+
+
+# Each tier adds to the one below: pages; + the 1d ticket; + the 3d ticket
+# and a no-data alert; + the error-budget policy and compliance alerts.
+TIER_ALERTING: Mapping[str, TierAlerting] = MappingProxyType(
+    {
+        "basic": TierAlerting(("fast", "medium"), no_data=False, budget_exhausted=False, compliance=False),
+        "intermediate": TierAlerting(("fast", "medium", "slow"), no_data=False, budget_exhausted=False, compliance=False),
+        "advanced": TierAlerting(ROLES, no_data=True, budget_exhausted=False, compliance=False),
+        "enterprise": TierAlerting(ROLES, no_data=True, budget_exhausted=True, compliance=True),
+    }
+)

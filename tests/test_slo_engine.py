@@ -1,0 +1,673 @@
+"""SLO engine units: windows and burn factors, tiers, SLIs, imports, validation,
+and the generated rules checked and evaluated by the real promtool."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from obsgen import model, yamlio
+from obsgen.errors import ValidationErrors
+from obsgen.profile import load
+from obsgen.rules import slo as slo_engine
+from obsgen.rules.slo import alerts, engine
+from obsgen.rules.slo.windows import TIER_ALERTING, seconds
+from obsgen.rules.types import AlertRule, RecordingRule
+from obsgen.telemetry import le_matcher
+from tests import test_slo_scenarios as scenarios
+from tests.support.tools import tool
+
+FIXTURES = scenarios.FIXTURES
+TIERS = scenarios.TIERS
+
+
+def stack_of(tier: str = "enterprise") -> model.Stack:
+    return scenarios.stack(tier)
+
+
+# --- windows and burn factors -------------------------------------------------
+
+
+def test_30d_windows_are_the_workbook_table():
+    table = slo_engine.windows("30d")
+    assert [(p.long, p.short, float(p.budget_share), p.burn_factor) for p in table.pairs] == [
+        ("1h", "5m", 0.02, 14.4),
+        ("6h", "30m", 0.05, 6.0),
+        ("1d", "2h", 0.10, 3.0),
+        ("3d", "6h", 0.10, 1.0),
+    ]
+    assert [p.severity for p in table.pairs] == ["critical", "critical", "warning", "warning"]
+    assert table.period_seconds == 30 * 86400
+
+
+@pytest.mark.parametrize(
+    "period, factors",
+    [
+        ("28d", (13.44, 5.6, 2.8, 0.9333333333)),
+        # A 7d budget is a quarter of a 28d one: 4× the shares, the same burn factors.
+        ("7d", (13.44, 5.6, 2.8, 0.9333333333)),
+    ],
+)
+def test_burn_factors_are_computed_from_budget_share_period_and_window(period, factors):
+    table = slo_engine.windows(period)
+    assert [p.burn_factor for p in table.pairs] == pytest.approx(factors)
+    for p in table.pairs:
+        assert p.burn_factor == pytest.approx(float(p.budget_share) * seconds(period) / seconds(p.long))
+        assert seconds(p.short) * 12 == seconds(p.long)
+
+
+def test_unsupported_period_is_refused():
+    with pytest.raises(KeyError, match="unsupported SLO period '14d': supported are 30d, 28d, 7d"):
+        slo_engine.windows("14d")
+
+
+# --- tiers ---------------------------------------------------------------------
+
+EXPECTED_ALERTS = {
+    "basic": ["SLOErrorBudgetBurnFast", "SLOErrorBudgetBurnMedium"],
+    "intermediate": ["SLOErrorBudgetBurnFast", "SLOErrorBudgetBurnMedium", "SLOErrorBudgetBurnSlow"],
+    "advanced": ["SLOErrorBudgetBurnFast", "SLOErrorBudgetBurnMedium", "SLOErrorBudgetBurnSlow", "SLOErrorBudgetBurnChronic", "SLONoData"],
+    "enterprise": [
+        "SLOErrorBudgetBurnFast",
+        "SLOErrorBudgetBurnMedium",
+        "SLOErrorBudgetBurnSlow",
+        "SLOErrorBudgetBurnChronic",
+        "SLONoData",
+        "SLOErrorBudgetExhausted",
+        "SLOComplianceBreached",
+    ],
+}
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_alerts_per_tier(tier):
+    stack = stack_of(tier)
+    group = scenarios.group(tier, "checkout-availability")
+    assert [a.name for a in group.alerts] == EXPECTED_ALERTS[tier]
+    assert group.interval == "1m"
+    severities = {a.name: a.severity for a in group.alerts}
+    assert severities.get("SLOErrorBudgetBurnFast") == severities.get("SLOErrorBudgetBurnMedium") == "critical"
+    assert all(severities[a] == "warning" for a in ("SLOErrorBudgetBurnSlow", "SLOErrorBudgetBurnChronic", "SLONoData") if a in severities)
+    for rule in group.alerts:
+        rendered = rule.render(stack)
+        assert rendered["labels"]["team"] == "payments"
+        assert rendered["labels"]["tier"] == tier
+        assert {"slo", "service", "namespace", "severity"} <= set(rendered["labels"])
+        assert "$value |" in rendered["annotations"]["description"]
+        assert rule.runbook.meaning and rule.runbook.causes and rule.runbook.checks and rule.runbook.queries
+
+
+def test_burn_alerts_carry_stable_labels_and_expressions():
+    fast = next(a for a in scenarios.group("basic", "checkout-availability").alerts if a.name == "SLOErrorBudgetBurnFast")
+    assert fast.labels == {"slo": "checkout-availability", "service": "checkout", "namespace": "shop", "burn_window": "1h"}
+    assert fast.for_ == "2m"
+    assert fast.expr == (
+        'slo:burn_rate:ratio_rate1h{slo="checkout-availability"} > 14.4\n'
+        "and\n"
+        'slo:burn_rate:ratio_rate5m{slo="checkout-availability"} > 14.4\n'
+        "and\n"
+        'slo:sli_events_total:increase5m{slo="checkout-availability"} >= 10'
+    )
+
+
+def test_enterprise_policy_and_compliance_alerts():
+    rules = {a.name: a for a in scenarios.group("enterprise", "checkout-availability").alerts}
+    exhausted, compliance = rules["SLOErrorBudgetExhausted"], rules["SLOComplianceBreached"]
+    assert exhausted.labels["action"] == "freeze-checkout-releases"  # the SLO's policy.action
+    assert exhausted.severity == "warning" and compliance.severity == "info"
+    default = {a.name: a for a in scenarios.group("enterprise", "checkout-latency").alerts}["SLOErrorBudgetExhausted"]
+    assert default.labels["action"] == "freeze-releases"
+    assert compliance.expr.startswith('slo:sli:ratio_period{slo="checkout-availability"} < 0.999')
+
+
+def test_tier_table_covers_every_tier():
+    assert set(TIER_ALERTING) == set(TIERS)
+
+
+def test_inhibition_faster_burn_silences_slower_of_the_same_slo():
+    equal = ["cluster", "namespace", "service", "slo"]
+    assert slo_engine.inhibit_rules(stack_of("enterprise")) == [
+        {
+            "source_matchers": ['alertname="SLOErrorBudgetBurnFast"'],
+            "target_matchers": ['alertname=~"SLOErrorBudgetBurnMedium|SLOErrorBudgetBurnSlow|SLOErrorBudgetBurnChronic"'],
+            "equal": equal,
+        },
+        {
+            "source_matchers": ['alertname="SLOErrorBudgetBurnMedium"'],
+            "target_matchers": ['alertname=~"SLOErrorBudgetBurnSlow|SLOErrorBudgetBurnChronic"'],
+            "equal": equal,
+        },
+        {
+            "source_matchers": ['alertname="SLOErrorBudgetBurnSlow"'],
+            "target_matchers": ['alertname=~"SLOErrorBudgetBurnChronic"'],
+            "equal": equal,
+        },
+    ]
+    # basic pages only, but the OpenSLO file of the fixture brings its own 1d ticket.
+    assert slo_engine.inhibit_rules(stack_of("basic")) == [
+        {
+            "source_matchers": ['alertname="SLOErrorBudgetBurnFast"'],
+            "target_matchers": ['alertname=~"SLOErrorBudgetBurnMedium|SLOErrorBudgetBurnSlow"'],
+            "equal": equal,
+        },
+        {
+            "source_matchers": ['alertname="SLOErrorBudgetBurnMedium"'],
+            "target_matchers": ['alertname=~"SLOErrorBudgetBurnSlow"'],
+            "equal": equal,
+        },
+    ]
+
+
+def test_no_slos_no_rules():
+    stack = model.build(load(scenarios.ROOT / "examples" / "profiles" / "acme.yaml"))
+    assert slo_engine.rule_groups(stack) == [] and slo_engine.inhibit_rules(stack) == []
+
+
+# --- recordings -----------------------------------------------------------------
+
+FIXED = {
+    "slo:objective:ratio",
+    "slo:error_budget:ratio",
+    "slo:sli:ratio_period",
+    "slo:error_budget_remaining:ratio",
+    "slo:time_to_exhaustion:seconds",
+    "slo:period:seconds",
+}
+
+
+@pytest.mark.parametrize(
+    "tier, windows", [("basic", ["5m", "30m", "1h", "6h"]), ("enterprise", ["5m", "30m", "1h", "2h", "6h", "1d", "3d"])]
+)
+def test_recordings_have_fixed_names_and_labels(tier, windows):
+    group = scenarios.group(tier, "checkout-availability")
+    records = [r for r in group.rules if isinstance(r, RecordingRule)]
+    names = {r.record for r in records}
+    assert names >= FIXED
+    assert {f"slo:sli_error:ratio_rate{w}" for w in windows} | {f"slo:burn_rate:ratio_rate{w}" for w in windows} <= names
+    assert {n for n in names if n.startswith("slo:burn_rate:")} == {f"slo:burn_rate:ratio_rate{w}" for w in windows}
+    for r in records:
+        assert r.labels == {"slo": "checkout-availability", "service": "checkout", "namespace": "shop", "team": "payments"}
+
+
+def test_long_windows_and_period_add_up_short_counts():
+    rules = {r.record: r.expr for r in scenarios.group("enterprise", "checkout-availability").rules if isinstance(r, RecordingRule)}
+    sel = '{slo="checkout-availability"}'
+    assert rules["slo:sli_events_bad:increase3d"] == f"sum_over_time(slo:sli_events_bad:increase5m{sel}[3d:5m])"
+    assert rules["slo:sli_events_total:increase_period"] == f"sum_over_time(slo:sli_events_total:increase5m{sel}[30d:5m])"
+    # Traffic-weighted: the period ratio divides summed counts, it never averages ratios.
+    assert rules["slo:error_budget_remaining:ratio"] == (
+        f"1 - (slo:sli_events_bad:increase_period{sel} / (slo:sli_events_total:increase_period{sel} > 0)) / 0.001"
+    )
+
+
+def test_sli_queries_per_type():
+    group = {s: scenarios.group("enterprise", s) for s in scenarios.slos("enterprise")}
+
+    def expr(slo: str, record: str) -> str:
+        return next(r.expr for r in group[slo].rules if isinstance(r, RecordingRule) and r.record == record)
+
+    assert expr("checkout-availability", "slo:sli_events_bad:increase5m").startswith(
+        'sum(increase(http_requests_total{namespace="shop", service="checkout", status=~"5.."}[5m]))'
+    )
+    assert 'status=~"5..|429"' in expr("checkout-errors", "slo:sli_events_bad:increase5m")
+    assert (
+        expr("checkout-ledger", "slo:sli_events_total:increase5m")
+        == 'sum(increase(http_server_request_duration_seconds_count{job="ledger"}[5m]))'
+    )
+    assert expr("checkout-psp", "slo:sli_events_total:increase5m") == (
+        'sum(count_over_time(probe_success{job="blackbox", service="checkout", dependency="psp"}[5m]))'
+    )
+    assert expr("checkout-orders", "slo:sli_events_bad:increase1h").startswith('sum(increase(orders_failed_total{namespace="shop"}[1h]))')
+    assert scenarios.slos("enterprise")["checkout-psp"].min_events == 1  # probes: a fixed synthetic rate
+
+
+def test_latency_uses_the_bucket_with_an_le_matcher_for_prometheus_2_and_3():
+    rules = scenarios.group("basic", "checkout-latency").rules
+    bad = next(r.expr for r in rules if isinstance(r, RecordingRule) and r.record == "slo:sli_events_bad:increase5m")
+    assert le_matcher(0.25) == 'le=~"0\\\\.250*"'
+    assert f'http_request_duration_seconds_bucket{{namespace="shop", service="checkout", {le_matcher(0.25)}}}[5m]' in bad
+
+
+# --- imports --------------------------------------------------------------------
+
+
+def test_sloth_file_is_imported_with_rates_turned_into_counts():
+    slo = scenarios.slos("basic")["checkout-sloth-availability"]
+    assert (slo.service, slo.namespace, slo.team, str(slo.objective), slo.period) == ("checkout", "shop", "payments", "99.5", "30d")
+    assert slo.labels == (("owner", "payments"),)
+    assert slo.sli.total_in("1h") == 'sum(sum(rate(http_requests_total{namespace="shop", service="checkout"}[1h]))) * 3600'
+    assert slo.file == "tests/fixtures/slo/sloth.yaml" and slo.field == "slos[0]"
+    fast = next(a for a in scenarios.group("basic", "checkout-sloth-availability").alerts if a.name == "SLOErrorBudgetBurnFast")
+    assert fast.labels["owner"] == "payments"
+
+
+def test_openslo_file_is_imported_with_its_alert_conditions_as_window_pairs():
+    slo = scenarios.slos("basic")["ledger-openslo-availability"]
+    assert (slo.service, slo.namespace, str(slo.objective), slo.period) == ("ledger", "finance", "99.9", "28d")
+    assert [(p.alert, p.long, p.short, p.burn_factor, p.severity, p.for_) for p in slo.pairs] == [
+        ("SLOErrorBudgetBurnFast", "1h", "5m", 13.44, "critical", "2m"),
+        ("SLOErrorBudgetBurnSlow", "1d", "2h", 2.8, "warning", "15m"),
+    ]
+    assert slo.sli.bad_in("5m").startswith('clamp_min(sum(increase(http_server_request_duration_seconds_count{job="ledger"}[5m]))')
+    # The file's alert policy replaces the tier's pairs, even in basic.
+    assert [a.name for a in scenarios.group("basic", "ledger-openslo-availability").alerts] == [
+        "SLOErrorBudgetBurnFast",
+        "SLOErrorBudgetBurnSlow",
+    ]
+
+
+# --- bad input ----------------------------------------------------------------------
+
+SERVICE: dict[str, Any] = {
+    "name": "checkout",
+    "namespace": "shop",
+    "team": "payments",
+    "telemetry": {"preset": "prometheus-classic"},
+    "dependencies": [{"name": "ledger", "service": "ledger"}],
+    "slos": [{"name": "checkout-availability", "type": "availability", "objective": 99.9}],
+}
+LEDGER: dict[str, Any] = {"name": "ledger", "namespace": "finance", "team": "payments"}
+SLOTH = yaml.safe_load((FIXTURES / "sloth.yaml").read_text())
+OPENSLO = list(yaml.safe_load_all((FIXTURES / "openslo.yaml").read_text()))
+
+
+def write_profile(tmp_path: Path, services: list[dict], files: dict[str, Any] | None = None) -> Path:
+    """A profile (and SLO files) in tmp_path; file values are a document or a list of documents."""
+    data = {"name": "shop", "extends": "advanced", "teams": [{"name": "platform"}, {"name": "payments"}], "services": services}
+    for name, content in (files or {}).items():
+        docs = content if isinstance(content, list) else [content]
+        (tmp_path / name).write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    if files:
+        data["sloFiles"] = list(files)
+    path = tmp_path / "shop.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ValidationErrors) as caught:
+        slo_engine.rule_groups(model.build(load(path)))
+    return str(caught.value).splitlines()
+
+
+def with_slo(**fields: Any) -> dict[str, Any]:
+    service = copy.deepcopy(SERVICE)
+    service["slos"][0].update(fields)
+    return service
+
+
+BUCKETS = "0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10"
+
+
+@pytest.mark.parametrize(
+    "fields, field, reason",
+    [
+        ({"objective": 100}, "objective", "100 is not a percentage strictly between 0 and 100"),
+        ({"objective": 100.5}, "objective", "100.5 is not a percentage strictly between 0 and 100"),
+        ({"objective": 0}, "objective", "0 is not a percentage strictly between 0 and 100"),
+        ({"objective": -1}, "objective", "-1 is not a percentage strictly between 0 and 100"),
+        (
+            {"type": "latency", "latency": {"threshold": 0.3}},
+            "latency.threshold",
+            f"0.3 s is not a bucket boundary of http_request_duration_seconds_bucket of service 'checkout' (buckets: {BUCKETS});"
+            " pick one or declare telemetry.buckets",
+        ),
+        ({"type": "dependency", "dependency": "db"}, "dependency", "'db' is not a dependency of service 'checkout' (declared: ledger)"),
+    ],
+)
+def test_bad_profile_slo_is_rejected_with_its_field_path(tmp_path, fields, field, reason):
+    path = write_profile(tmp_path, [with_slo(**fields), LEDGER])
+    assert problems(path) == [f"{path}: services[0].slos[0].{field}: {reason}"]
+
+
+def test_latency_threshold_of_a_declared_bucket_is_accepted(tmp_path):
+    service = with_slo(type="latency", latency={"threshold": 0.3})
+    service["telemetry"]["buckets"] = [0.1, 0.3, 1]
+    stack = model.build(load(write_profile(tmp_path, [service, LEDGER])))
+    assert 'le=~"0\\\\.30*"' in slo_engine.rule_groups(stack)[0].rules[4].expr
+
+
+def test_unsupported_period_in_the_profile_is_rejected_by_the_schema(tmp_path):
+    path = write_profile(tmp_path, [with_slo(period="14d"), LEDGER])
+    with pytest.raises(ValidationErrors, match=r"services\[0\]\.slos\[0\]\.period: '14d' is not one of"):
+        load(path)
+
+
+def test_duplicate_slo_names_across_the_profile(tmp_path):
+    ledger = {**LEDGER, "slos": [{"name": "checkout-availability", "type": "availability", "objective": 99}]}
+    path = write_profile(tmp_path, [copy.deepcopy(SERVICE), ledger])
+    assert problems(path) == [
+        f"{path}: services[1].slos[0].name: SLO name 'checkout-availability' is already used by {path}: services[0].slos[0]"
+    ]
+
+
+def test_duplicate_slo_names_between_profile_and_imported_file(tmp_path):
+    sloth = copy.deepcopy(SLOTH)
+    sloth["slos"][0]["name"] = "checkout-availability"
+    path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER], {"sloth.yaml": sloth})
+    assert problems(path) == [
+        f"{tmp_path / 'sloth.yaml'}: slos[0].name: SLO name 'checkout-availability' is already used by {path}: services[0].slos[0]"
+    ]
+
+
+def test_problems_of_several_files_are_reported_together(tmp_path):
+    sloth = copy.deepcopy(SLOTH)
+    sloth["service"] = "search"
+    path = write_profile(tmp_path, [with_slo(objective=100), LEDGER], {"sloth.yaml": sloth})
+    with pytest.raises(ValidationErrors) as caught:
+        slo_engine.slos(model.build(load(path)))
+    assert caught.value.source == str(path)
+    assert str(caught.value).splitlines() == [
+        f"{path}: services[0].slos[0].objective: 100 is not a percentage strictly between 0 and 100",
+        f"{tmp_path / 'sloth.yaml'}: service: service 'search' is not declared in the profile (declared: checkout, ledger)",
+    ]
+
+
+def sloth_with(change) -> dict[str, Any]:
+    doc = copy.deepcopy(SLOTH)
+    change(doc)
+    return doc
+
+
+def openslo_with(kind: str, change) -> list[dict[str, Any]]:
+    docs = copy.deepcopy(OPENSLO)
+    change(next(d for d in docs if d["kind"] == kind))
+    return docs
+
+
+ALERTS_GENERATED = "obsgen generates the burn-rate alerts of the tier (SLOErrorBudgetBurn*: names, windows, severities); remove it"
+
+
+@pytest.mark.parametrize(
+    "doc, field, reason",
+    [
+        (
+            sloth_with(lambda d: d.update(service="search")),
+            "service",
+            "service 'search' is not declared in the profile (declared: checkout, ledger)",
+        ),
+        (
+            sloth_with(lambda d: d.update(version="prometheus/v2")),
+            "version",
+            "unsupported Sloth version 'prometheus/v2': obsgen reads 'prometheus/v1'",
+        ),
+        (sloth_with(lambda d: d.update(extra=1)), "extra", "field 'extra' is not supported by obsgen; remove it"),
+        (
+            sloth_with(lambda d: d["slos"][0].update(objective=100)),
+            "slos[0].objective",
+            "100 is not a percentage strictly between 0 and 100",
+        ),
+        (
+            sloth_with(lambda d: d["slos"][0]["sli"].update(raw={"error_ratio_query": "x"})),
+            "slos[0].sli.raw",
+            "not supported: a ratio query cannot be weighted by traffic nor guarded against low traffic;"
+            " give sli.events (error_query, total_query)",
+        ),
+        (
+            sloth_with(lambda d: d["slos"][0].update(alerting={"name": "MyAlert", "page_alert": {"disable": False}})),
+            "slos[0].alerting.name",
+            f"not supported: {ALERTS_GENERATED}",
+        ),
+        (
+            sloth_with(lambda d: d["slos"][0]["sli"]["events"].update(error_query="sum(rate(x[5m]))")),
+            "slos[0].sli.events.error_query",
+            "the query must use {{.window}} as its range, e.g. rate(x[{{.window}}])",
+        ),
+        (sloth_with(lambda d: d.update(labels={"team": "x"})), "labels.team", "label 'team' is set by obsgen and cannot be overridden"),
+    ],
+)
+def test_sloth_errors_name_file_and_field(tmp_path, doc, field, reason):
+    path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER], {"sloth.yaml": doc})
+    assert problems(path)[0] == f"{tmp_path / 'sloth.yaml'}: {field}: {reason}"
+
+
+SLO_PATH = "SLO/ledger-openslo-availability"
+
+
+@pytest.mark.parametrize(
+    "docs, field, reason",
+    [
+        (
+            openslo_with("SLO", lambda d: d["spec"].update(service="search")),
+            f"{SLO_PATH}.spec.service",
+            "service 'search' is not declared in the profile (declared: checkout, ledger)",
+        ),
+        (
+            openslo_with("SLO", lambda d: d["spec"].update(budgetingMethod="Timeslices")),
+            f"{SLO_PATH}.spec.budgetingMethod",
+            "'Timeslices' is not supported: obsgen budgets Occurrences (events)",
+        ),
+        (
+            openslo_with("SLO", lambda d: d["spec"]["timeWindow"][0].update(duration="14d")),
+            f"{SLO_PATH}.spec.timeWindow[0].duration",
+            "unsupported period '14d': supported are 30d, 28d, 7d",
+        ),
+        (
+            openslo_with("SLO", lambda d: d["spec"]["timeWindow"][0].update(isRolling=False)),
+            f"{SLO_PATH}.spec.timeWindow[0].isRolling",
+            "calendar windows are not supported: the engine's periods are rolling",
+        ),
+        (
+            openslo_with("SLO", lambda d: d["spec"]["objectives"][0].update(target=1.0)),
+            f"{SLO_PATH}.spec.objectives[0].target",
+            "1.0 is not a ratio strictly between 0 and 1",
+        ),
+        (
+            openslo_with("SLO", lambda d: d["spec"]["objectives"][0].update(timeSliceTarget=0.9)),
+            f"{SLO_PATH}.spec.objectives[0].timeSliceTarget",
+            "field 'timeSliceTarget' is not supported by obsgen; remove it",
+        ),
+        (
+            openslo_with("SLI", lambda d: d["spec"].update(thresholdMetric={"metricSource": {}})),
+            "SLI/ledger-good-requests.spec.thresholdMetric",
+            "not supported: the engine needs a ratioMetric of good (or bad) and total events",
+        ),
+        (
+            openslo_with("SLI", lambda d: d["spec"]["ratioMetric"]["good"]["metricSource"].update(type="Datadog")),
+            "SLI/ledger-good-requests.spec.ratioMetric.good.metricSource.type",
+            "metric source type 'Datadog' is not supported: obsgen reads Prometheus",
+        ),
+        (
+            openslo_with("AlertCondition", lambda d: d["spec"]["condition"].update(lookbackWindow="2h")),
+            "AlertCondition/ledger-burn-fast.spec.condition.lookbackWindow",
+            "lookbackWindow '2h' is not supported: use one of 1h, 6h, 1d, 3d (short window = lookback / 12)",
+        ),
+        (
+            openslo_with("AlertPolicy", lambda d: d["spec"].update(notificationTargets=[{"targetRef": "pager"}])),
+            "AlertPolicy/ledger-burn.spec.notificationTargets",
+            "not supported: notifications are routed by the profile's teams and receivers",
+        ),
+        (
+            [*copy.deepcopy(OPENSLO), {"apiVersion": "openslo/v1", "kind": "DataSource", "metadata": {"name": "prom"}, "spec": {}}],
+            "DataSource/prom.kind",
+            "kind 'DataSource' is not supported: metric sources are given inline (metricSource.type: Prometheus, spec.query)",
+        ),
+    ],
+)
+def test_openslo_errors_name_file_and_field(tmp_path, docs, field, reason):
+    path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER], {"openslo.yaml": docs})
+    assert problems(path)[0] == f"{tmp_path / 'openslo.yaml'}: {field}: {reason}"
+
+
+def test_unknown_slo_file_format_and_missing_file(tmp_path):
+    path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER], {"other.yaml": {"kind": "Something"}})
+    assert problems(path) == [
+        f"{tmp_path / 'other.yaml'}: (top level): neither a Sloth prometheus/v1 file (version, service, slos)"
+        " nor OpenSLO v1 objects (apiVersion: openslo/v1)"
+    ]
+    (tmp_path / "other.yaml").unlink()
+    assert problems(path) == [f"{path}: sloFiles[0]: no such file: {tmp_path / 'other.yaml'}"]
+
+
+# --- promtool -------------------------------------------------------------------
+
+
+def rules_file(tmp_path: Path, tier: str) -> Path:
+    stack = stack_of(tier)
+    path = tmp_path / f"{tier}.rules.yaml"
+    path.write_text(yamlio.dump({"groups": [g.render(stack) for g in slo_engine.rule_groups(stack)]}))
+    return path
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_promtool_check_rules_accepts_every_generated_group(tmp_path, tier):
+    result = subprocess.run([tool("promtool"), "check", "rules", str(rules_file(tmp_path, tier))], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def promtool_test(tmp_path: Path, group: Any, stack: model.Stack, series: list[dict], tests: list[dict]) -> None:
+    (tmp_path / "rules.yaml").write_text(yamlio.dump({"groups": [group.render(stack)]}))
+    test = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": tests}],
+    }
+    (tmp_path / "test.yaml").write_text(yamlio.dump(test))
+    result = subprocess.run([tool("promtool"), "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+LABELS = '{namespace="shop", service="checkout", slo="checkout-availability", team="payments"}'
+SEL = '{slo="checkout-availability"}'
+
+
+def test_zero_traffic_gives_no_ratio_and_never_nan(tmp_path):
+    """Counters that exist but never move: counts are 0, every ratio-like series is absent."""
+    group = scenarios.group("enterprise", "checkout-availability")
+    flat = [(180, 0, 0)]  # 3h of zero traffic
+    series = scenarios.input_series("checkout-availability", flat)
+    records = sorted({r.record for r in group.rules if isinstance(r, RecordingRule)})
+    tests: list[dict] = [{"expr": f"{m}{SEL} != {m}{SEL}", "eval_time": "3h", "exp_samples": []} for m in records]  # NaN != NaN
+    for m in (
+        "slo:sli_error:ratio_rate5m",
+        "slo:burn_rate:ratio_rate1h",
+        "slo:sli:ratio_period",
+        engine.BUDGET_REMAINING,
+        engine.TIME_TO_EXHAUSTION,
+    ):
+        tests.append({"expr": f"{m}{SEL}", "eval_time": "3h", "exp_samples": []})
+    tests.append(
+        {
+            "expr": f"slo:sli_events_bad:increase5m{SEL}",
+            "eval_time": "3h",
+            "exp_samples": [{"labels": f"slo:sli_events_bad:increase5m{LABELS}", "value": 0}],
+        }
+    )
+    tests.append({"expr": "ALERTS", "eval_time": "3h", "exp_samples": []})
+    promtool_test(tmp_path, group, stack_of("enterprise"), series, tests)
+
+
+def close_to(expr: str, value: float, at: str) -> dict[str, Any]:
+    return {"expr": f"abs({expr} - {value!r}) < bool 1e-9", "eval_time": at, "exp_samples": [{"labels": LABELS, "value": 1}]}
+
+
+def test_budget_burn_rate_and_time_to_exhaustion_values(tmp_path):
+    """2h at 100 req/min without errors, then 10 min at 10% errors, all on 5m boundaries."""
+    group = scenarios.group("enterprise", "checkout-availability")
+    series = scenarios.input_series("checkout-availability", [(120, 100, 0), (10, 100, 10)])
+    total, bad = 130 * 100, 10 * 10
+    remaining = 1 - (bad / total) / 0.001
+    burn_1h = (10 * 10 / (59 * 100)) / 0.001  # a 1h range holds 60 samples: 59 steps
+    tests = [
+        close_to(f"slo:sli_events_total:increase_period{SEL}", total, "130m"),
+        close_to(f"slo:sli_events_bad:increase_period{SEL}", bad, "130m"),
+        close_to(f"slo:sli:ratio_period{SEL}", 1 - bad / total, "130m"),
+        close_to(f"slo:error_budget_remaining:ratio{SEL}", remaining, "130m"),
+        close_to(f"slo:burn_rate:ratio_rate1h{SEL}", burn_1h, "130m"),
+        {"expr": f"slo:time_to_exhaustion:seconds{SEL}", "eval_time": "130m", "exp_samples": []},  # budget already spent
+        close_to(f"slo:objective:ratio{SEL}", 0.999, "130m"),
+        close_to(f"slo:error_budget:ratio{SEL}", 0.001, "130m"),
+        close_to(f"slo:period:seconds{SEL}", 30 * 86400, "130m"),
+        # Before the errors: nothing burns, so no time to exhaustion (not +Inf).
+        close_to(f"slo:burn_rate:ratio_rate1h{SEL}", 0, "120m"),
+        {"expr": f"slo:time_to_exhaustion:seconds{SEL}", "eval_time": "120m", "exp_samples": []},
+    ]
+    promtool_test(tmp_path, group, stack_of("enterprise"), series, tests)
+
+
+def test_time_to_exhaustion_extrapolates_the_1h_burn_rate(tmp_path):
+    """A week of clean traffic, then 5 min at 1% errors: remaining × period / 1h burn rate."""
+    keep = {
+        "slo:sli_events_total:increase5m",
+        "slo:sli_events_bad:increase5m",
+        "slo:sli_events_total:increase1h",
+        "slo:sli_events_bad:increase1h",
+    }
+    keep |= {"slo:sli_error:ratio_rate1h", "slo:burn_rate:ratio_rate1h", engine.TOTAL_PERIOD, engine.BAD_PERIOD, engine.BUDGET_REMAINING}
+    keep.add(engine.TIME_TO_EXHAUSTION)
+    full = scenarios.group("enterprise", "checkout-availability")
+    group = type(full)(full.name, tuple(r for r in full.rules if isinstance(r, RecordingRule) and r.record in keep), full.interval)
+    series = scenarios.input_series("checkout-availability", [(1440, 1000, 0), (5, 1000, 10)])
+    total, bad = 1445 * 1000, 5 * 10
+    remaining = 1 - (bad / total) / 0.001
+    burn_1h = (5 * 10 / (59 * 1000)) / 0.001
+    tests = [close_to(f"slo:time_to_exhaustion:seconds{SEL}", remaining * 30 * 86400 / burn_1h, "1445m")]
+    promtool_test(tmp_path, group, stack_of("enterprise"), series, tests)
+
+
+def test_low_traffic_guard_is_what_keeps_a_single_error_silent(tmp_path):
+    """Control for the scenario: the same single error with minEvents: 0 pages."""
+    import dataclasses
+
+    base = scenarios.slos("basic")["checkout-availability"]
+    stack = stack_of("basic")
+    for min_events, firing in ((10, False), (0, True)):
+        slo = dataclasses.replace(base, min_events=min_events)
+        group = scenarios.closure(slo_engine.group(slo, stack), ["SLOErrorBudgetBurnFast"])
+        series = scenarios.input_series("checkout-availability", [(120, 1, 0), (1, 1, 1), (10, 1, 0)])
+        labels = scenarios.alert_labels("basic", "checkout-availability", "SLOErrorBudgetBurnFast")
+        text = "ALERTS{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+        expected = [{"labels": text, "value": 1}] if firing else []
+        # The error is in the 5m window from 121m to 124m: firing at 123m unless guarded.
+        tests = [{"expr": 'ALERTS{alertstate="firing"}', "eval_time": "123m", "exp_samples": expected}]
+        promtool_test(tmp_path, group, stack, series, tests)
+
+
+def test_alert_rules_are_the_types_the_lead_wires():
+    groups = slo_engine.rule_groups(stack_of("enterprise"))
+    assert len(groups) == len(scenarios.slos("enterprise"))
+    assert all(isinstance(r, RecordingRule | AlertRule) for g in groups for r in g.rules)
+    assert alerts.INHIBIT_EQUAL == ("cluster", "namespace", "service", "slo")
+
+
+def test_alerts_disabled_by_name_are_not_generated_nor_inhibited(tmp_path):
+    path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER])
+    data = yaml.safe_load(path.read_text())
+    data["alerts"] = {"disabled": ["SLOErrorBudgetBurnMedium", "SLONoData"]}
+    path.write_text(yaml.safe_dump(data))
+    stack = model.build(load(path))
+    assert [a.name for a in slo_engine.rule_groups(stack)[0].alerts] == [
+        "SLOErrorBudgetBurnFast",
+        "SLOErrorBudgetBurnSlow",
+        "SLOErrorBudgetBurnChronic",
+    ]
+    assert [r["source_matchers"] for r in slo_engine.inhibit_rules(stack)] == [
+        ['alertname="SLOErrorBudgetBurnFast"'],
+        ['alertname="SLOErrorBudgetBurnSlow"'],
+    ]
+
+
+def test_catalogue_lists_every_alert_once_with_the_first_tier_that_generates_it():
+    assert [(rule.name, tier) for rule, tier in slo_engine.catalogue()] == [
+        ("SLOErrorBudgetBurnFast", "basic"),
+        ("SLOErrorBudgetBurnMedium", "basic"),
+        ("SLOErrorBudgetBurnSlow", "intermediate"),
+        ("SLOErrorBudgetBurnChronic", "advanced"),
+        ("SLONoData", "advanced"),
+        ("SLOErrorBudgetExhausted", "enterprise"),
+        ("SLOComplianceBreached", "enterprise"),
+    ]
+    # Runbooks are per alert name: every SLO's instance carries the same one.
+    by_name = {rule.name: rule.runbook for rule, _ in slo_engine.catalogue()}
+    for rule in scenarios.group("enterprise", "checkout-latency").alerts:
+        assert rule.runbook == by_name[rule.name]
+
+
+def test_alerts_link_the_slo_dashboard_on_their_slo():
+    rendered = scenarios.group("basic", "checkout-availability").alerts[0].render(stack_of("basic"))
+    assert rendered["annotations"]["dashboard_url"].endswith("d/obs-slo?var-service=checkout&var-slo=checkout-availability")
