@@ -62,6 +62,21 @@ class Dependency:
 
 
 @dataclass(frozen=True)
+class BusinessMetric:
+    """A business KPI a service exposes, shown on the business dashboard."""
+
+    name: str
+    title: str
+    metric: str
+    type: str  # counter: shown as a rate; gauge: shown as is
+    unit: str  # Grafana unit id
+    aggregation: str  # sum | avg | min | max across the service's series
+    by: tuple[str, ...] = ()  # labels kept apart
+    per: str = "second"  # counters: rate per second, minute or hour
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class AlertOverride:
     threshold: float | None = None
     for_: str | None = None
@@ -78,6 +93,7 @@ class Service:
     slos: tuple[dict[str, Any], ...] = ()  # as validated in the profile; the SLO engine parses them
     alert_overrides: dict[str, AlertOverride] = field(default_factory=dict)
     alerts_disabled: frozenset[str] = frozenset()
+    business: tuple[BusinessMetric, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,7 @@ class Stack:
     grafana_admin_secret: str
     scrape_jobs: tuple[tuple[ScrapeJob, bool, int], ...]  # job, enabled, sample limit
     profile_dir: Path = Path(".")
+    source: Path = Path("profile.yaml")  # the profile file, for error messages
     alerts_disabled: frozenset[str] = frozenset()
     alert_overrides: dict[str, AlertOverride] = field(default_factory=dict)
     runbook_base_url: str = "docs/runbooks"
@@ -136,6 +153,23 @@ def _integration(spec: dict[str, Any]) -> Integration:
 
 def _overrides(spec: dict[str, Any]) -> dict[str, AlertOverride]:
     return {name: AlertOverride(o.get("threshold"), o.get("for")) for name, o in spec.items()}
+
+
+def _business(spec: dict[str, Any]) -> tuple[BusinessMetric, ...]:
+    return tuple(
+        BusinessMetric(
+            name=b["name"],
+            title=b.get("title", b["name"]),
+            metric=b["metric"],
+            type=b.get("type", "counter"),
+            unit=b.get("unit", "short"),
+            aggregation=b.get("aggregation", "sum"),
+            by=tuple(b.get("by", [])),
+            per=b.get("per", "second"),
+            description=b.get("description", ""),
+        )
+        for b in spec.get("business", [])
+    )
 
 
 def _dependencies(spec: dict[str, Any]) -> tuple[Dependency, ...]:
@@ -187,6 +221,7 @@ def build(profile: Profile) -> Stack:
             slos=tuple(s.get("slos", [])),
             alert_overrides=_overrides(s.get("alerts", {}).get("overrides", {})),
             alerts_disabled=frozenset(s.get("alerts", {}).get("disabled", [])),
+            business=_business(s),
         )
         for s in data.get("services", [])
     )
@@ -218,6 +253,7 @@ def build(profile: Profile) -> Stack:
         grafana_admin_secret=data.get("grafana", {}).get("adminSecret", ""),
         scrape_jobs=tuple(jobs),
         profile_dir=profile_dir,
+        source=profile.source,
         alerts_disabled=frozenset(alerts.get("disabled", [])),
         alert_overrides=_overrides(alerts.get("overrides", {})),
         runbook_base_url=alerts.get("runbookBaseUrl", "docs/runbooks").rstrip("/"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import rules
+from .. import dashboards, rules
 from ..model import Stack
 from . import alertmanager, blackbox
 
@@ -109,8 +109,8 @@ def _grafana(stack: Stack) -> dict[str, Any]:
         "persistence": {"enabled": size > 0, "size": f"{max(size, 1)}Gi", "storageClass": ""},
         "dashboardSidecar": {
             "image": stack.images["grafanaDashboardSidecar"].as_values(),
-            "label": "grafana_dashboard",
-            "labelValue": "1",
+            "label": dashboards.SIDECAR_LABEL,
+            "labelValue": dashboards.SIDECAR_LABEL_VALUE,
             "resources": stack.sizes["grafanaDashboardSidecar"].as_values(),
         },
         **_ha(stack, 1),
@@ -148,4 +148,5 @@ def build(stack: Stack) -> dict[str, Any]:
             "config": blackbox.config(),
         },
         "rules": _rules(stack, rule_files),
+        "dashboards": dashboards.values(stack),
     }
