@@ -1,0 +1,317 @@
+"""OpenTelemetry Collector configs (agent DaemonSet and gateway), built as data.
+
+The chart ships these dicts as they are. Anything that depends on the Helm
+release (Service names, the namespace, the pod IP) is written as a
+`${env:NAME}` reference, which the collector expands at start-up; the
+otel-collector subchart sets every one of these variables on its containers
+(see ENV_* below and charts/obs/charts/otel-collector/templates/_helpers.tpl).
+
+Component names are those of the pinned collector (IMAGE): contrib 0.154.0
+uses the snake_case names (`file_log` since 0.149, `k8s_attributes` since 0.146,
+`resource_detection` and `load_balancing` since 0.153, `otlp_grpc`/`otlp_http`
+exporters since core 0.144). The old names are deprecated aliases that log a
+warning at every start, so none is used here.
+
+No function looks at a tier name: the tier table maps a tier to the explicit
+parameters below (logs/traces/metrics switches and a Sampling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..images import IMAGES
+
+# Contrib, not the -k8s distribution: -k8s lacks nothing we use today, but the
+# gateway may need prometheus_remote_write later and one image keeps mirrors simple.
+IMAGE = IMAGES["otelCollector"].as_values()
+
+# Environment variables the chart sets on the collector containers.
+ENV_POD_IP = "OBS_POD_IP"  # status.podIP: listeners bind to the pod IP, not 0.0.0.0
+ENV_NODE_NAME = "OBS_NODE_NAME"  # spec.nodeName: k8s_attributes watches only this node's pods
+ENV_NAMESPACE = "OBS_NAMESPACE"  # release namespace
+ENV_RELEASE = "OBS_RELEASE"  # release name
+ENV_GATEWAY_OTLP = "OBS_GATEWAY_OTLP"  # <release>-otel-collector-gateway.<ns>.svc:4317
+ENV_GATEWAY_HEADLESS = "OBS_GATEWAY_HEADLESS"  # <release>-otel-collector-gateway-headless.<ns>.svc
+ENV_TRACES_OTLP = "OBS_TRACES_OTLP"  # <release>-<tempo|jaeger>.<ns>.svc:4317
+ENV_LOKI_OTLP = "OBS_LOKI_OTLP"  # http://<release>-loki.<ns>.svc:3100/otlp
+ENV_PROMETHEUS_OTLP = "OBS_PROMETHEUS_OTLP"  # http://<release>-prometheus.<ns>.svc:9090/api/v1/otlp
+
+PORT_OTLP_GRPC = 4317
+PORT_OTLP_HTTP = 4318
+PORT_HEALTH = 13133
+HEALTH_PATH = "/"
+
+TRACE_BACKENDS = ("tempo", "jaeger")
+SAMPLING_MODES = ("none", "head", "tail")
+
+
+def env(name: str) -> str:
+    return "${env:" + name + "}"
+
+
+@dataclass(frozen=True)
+class TailPolicies:
+    """What the gateway keeps once it has seen a whole trace."""
+
+    latency_threshold_ms: int = 1000  # a trace slower than this is kept
+    baseline_percentage: float = 10.0  # share of the remaining traces kept
+    # Kubelet probes and scrapes produce a trace per call and tell nothing.
+    health_check_routes: tuple[str, ...] = ("/health", "/healthz", "/ready", "/readyz", "/live", "/livez", "/metrics")
+    decision_wait: str = "10s"  # spans of one trace arrive within this window
+    num_traces: int = 50000  # traces held in memory while waiting
+
+
+@dataclass(frozen=True)
+class Sampling:
+    mode: Literal["none", "head", "tail"] = "none"
+    head_percentage: float = 10.0
+    tail: TailPolicies = field(default_factory=TailPolicies)
+
+    def __post_init__(self) -> None:
+        if self.mode not in SAMPLING_MODES:
+            raise ValueError(f"sampling mode {self.mode!r} is not one of {', '.join(SAMPLING_MODES)}")
+        if not 0 < self.head_percentage <= 100:
+            raise ValueError(f"head sampling percentage {self.head_percentage} is not in (0, 100]")
+        if not 0 <= self.tail.baseline_percentage <= 100:
+            raise ValueError(f"tail baseline percentage {self.tail.baseline_percentage} is not in [0, 100]")
+
+
+def _health_check() -> dict[str, Any]:
+    return {"health_check": {"endpoint": f"{env(ENV_POD_IP)}:{PORT_HEALTH}", "path": HEALTH_PATH}}
+
+
+def _otlp_receiver() -> dict[str, Any]:
+    return {
+        "otlp": {
+            "protocols": {
+                "grpc": {"endpoint": f"{env(ENV_POD_IP)}:{PORT_OTLP_GRPC}"},
+                "http": {"endpoint": f"{env(ENV_POD_IP)}:{PORT_OTLP_HTTP}"},
+            }
+        }
+    }
+
+
+def _memory_limiter(limit_percentage: int) -> dict[str, Any]:
+    # Percentages of the container's cgroup limit, so resizing a tier needs no
+    # config change. The spike margin covers one check interval of intake.
+    return {"check_interval": "1s", "limit_percentage": limit_percentage, "spike_limit_percentage": 20}
+
+
+def _batch() -> dict[str, Any]:
+    return {"send_batch_size": 8192, "send_batch_max_size": 16384, "timeout": "1s"}
+
+
+def _pipeline(receivers: list[str], processors: list[str], exporters: list[str]) -> dict[str, Any]:
+    # memory_limiter first (refuse before anything buffers), batch last (batch
+    # what is actually exported, after sampling has dropped what it drops).
+    return {"receivers": receivers, "processors": ["memory_limiter", *processors, "batch"], "exporters": exporters}
+
+
+def _file_log() -> dict[str, Any]:
+    return {
+        "include": ["/var/log/pods/*/*/*.log"],
+        # The collector's own logs would loop back through it.
+        "exclude": [f"/var/log/pods/{env(ENV_NAMESPACE)}_{env(ENV_RELEASE)}-otel-collector-*/*/*.log"],
+        # Offsets are in memory (no writable host path): after a restart, read
+        # only new lines rather than send every log on the node again.
+        "start_at": "end",
+        "include_file_path": True,
+        "include_file_name": False,
+        "operators": [
+            # CRI-O/containerd line format; sets k8s.pod.name, k8s.pod.uid,
+            # k8s.namespace.name and k8s.container.name from the file path.
+            {"type": "container", "id": "container-parser"},
+            # Structured application logs become attributes; other bodies pass.
+            {
+                "type": "json_parser",
+                "id": "json-body",
+                "if": 'body matches "^\\\\s*\\\\{"',
+                "parse_from": "body",
+                "parse_to": "attributes",
+                "on_error": "send_quiet",
+            },
+        ],
+    }
+
+
+def _k8s_attributes() -> dict[str, Any]:
+    return {
+        "auth_type": "serviceAccount",
+        # Only this node's pods: a DaemonSet pod caching the whole cluster
+        # would cost memory on every node.
+        "filter": {"node_from_env_var": ENV_NODE_NAME},
+        "extract": {
+            "metadata": [
+                "k8s.namespace.name",
+                "k8s.pod.name",
+                "k8s.pod.uid",
+                "k8s.node.name",
+                "k8s.deployment.name",
+                "k8s.statefulset.name",
+                "k8s.daemonset.name",
+                "k8s.container.name",
+            ]
+        },
+        "pod_association": [
+            # File logs: the container parser set the pod uid.
+            {"sources": [{"from": "resource_attribute", "name": "k8s.pod.uid"}]},
+            # OTLP from apps on the node: the connection's pod IP.
+            {"sources": [{"from": "connection"}]},
+        ],
+    }
+
+
+def agent_config(*, logs: bool, traces: bool, metrics: bool, sampling: Sampling, memory_limit_percentage: int = 80) -> dict[str, Any]:
+    """The DaemonSet: node logs plus OTLP from the node's apps, enriched, to the gateway."""
+    if not (logs or traces or metrics):
+        raise ValueError("the agent needs at least one of logs, traces, metrics")
+    receivers: dict[str, Any] = dict(_otlp_receiver())
+    exporters: dict[str, Any] = {
+        "otlp_grpc/gateway": {"endpoint": env(ENV_GATEWAY_OTLP), "tls": {"insecure": True}},
+    }
+    enrich = ["k8s_attributes", "resource_detection"]
+    pipelines: dict[str, Any] = {}
+    # A signal is switched off end to end: the gateway has no pipeline for it
+    # either, so forwarding it would only produce export errors.
+    if logs:
+        receivers["file_log"] = _file_log()
+        pipelines["logs"] = _pipeline(["file_log", "otlp"], enrich, ["otlp_grpc/gateway"])
+    if traces:
+        trace_exporter = "otlp_grpc/gateway"
+        if sampling.mode == "tail":
+            # Every span of a trace must reach the same gateway replica, or
+            # tail sampling decides on fragments. The DNS resolver reads the
+            # headless Service's A records, so the agent needs no RBAC on
+            # EndpointSlices (the k8s resolver would).
+            trace_exporter = "load_balancing/gateway"
+            exporters[trace_exporter] = {
+                "routing_key": "traceID",
+                "protocol": {"otlp": {"tls": {"insecure": True}, "timeout": "5s"}},
+                "resolver": {"dns": {"hostname": env(ENV_GATEWAY_HEADLESS), "port": str(PORT_OTLP_GRPC), "interval": "5s"}},
+            }
+        pipelines["traces"] = _pipeline(["otlp"], enrich, [trace_exporter])
+    if metrics:
+        pipelines["metrics"] = _pipeline(["otlp"], enrich, ["otlp_grpc/gateway"])
+    return {
+        "extensions": _health_check(),
+        "receivers": receivers,
+        "processors": {
+            "memory_limiter": _memory_limiter(memory_limit_percentage),
+            "k8s_attributes": _k8s_attributes(),
+            # k8s.cluster.name and deployment.environment.name come from
+            # OTEL_RESOURCE_ATTRIBUTES (global.cluster/environment). Only the
+            # env detector: `system` would report the pod name as host.name.
+            "resource_detection": {"detectors": ["env"], "override": False, "timeout": "2s"},
+            "batch": _batch(),
+        },
+        "exporters": exporters,
+        "service": {"extensions": ["health_check"], "pipelines": pipelines},
+    }
+
+
+def _tail_sampling(policies: TailPolicies) -> dict[str, Any]:
+    return {
+        "decision_wait": policies.decision_wait,
+        "num_traces": policies.num_traces,
+        # Late spans of an already decided trace follow that decision.
+        "decision_cache": {"sampled_cache_size": 100000, "non_sampled_cache_size": 100000},
+        "policies": [
+            # A drop decision wins over every sample decision.
+            {
+                "name": "drop-health-checks",
+                "type": "drop",
+                "drop": {
+                    "drop_sub_policy": [
+                        {
+                            "name": "health-check-routes",
+                            "type": "string_attribute",
+                            "string_attribute": {"key": "url.path", "values": list(policies.health_check_routes)},
+                        }
+                    ]
+                },
+            },
+            {"name": "errors", "type": "status_code", "status_code": {"status_codes": ["ERROR"]}},
+            {"name": "slow", "type": "latency", "latency": {"threshold_ms": policies.latency_threshold_ms}},
+            {"name": "baseline", "type": "probabilistic", "probabilistic": {"sampling_percentage": policies.baseline_percentage}},
+        ],
+    }
+
+
+def gateway_config(*, logs: bool, traces: bool, metrics: bool, sampling: Sampling, memory_limit_percentage: int = 80) -> dict[str, Any]:
+    """The gateway: OTLP in, sampling, and one exporter per backend."""
+    if not (logs or traces or metrics):
+        raise ValueError("the gateway needs at least one of logs, traces, metrics")
+    processors: dict[str, Any] = {"memory_limiter": _memory_limiter(memory_limit_percentage), "batch": _batch()}
+    exporters: dict[str, Any] = {}
+    pipelines: dict[str, Any] = {}
+    if traces:
+        samplers: list[str] = []
+        if sampling.mode == "head":
+            processors["probabilistic_sampler"] = {"sampling_percentage": sampling.head_percentage, "mode": "proportional"}
+            samplers = ["probabilistic_sampler"]
+        elif sampling.mode == "tail":
+            processors["tail_sampling"] = _tail_sampling(sampling.tail)
+            samplers = ["tail_sampling"]
+        exporters["otlp_grpc/traces"] = {"endpoint": env(ENV_TRACES_OTLP), "tls": {"insecure": True}}
+        pipelines["traces"] = _pipeline(["otlp"], samplers, ["otlp_grpc/traces"])
+    if logs:
+        # Loki 3 ingests OTLP natively under /otlp (the exporter appends /v1/logs).
+        exporters["otlp_http/loki"] = {"endpoint": env(ENV_LOKI_OTLP), "tls": {"insecure": True}}
+        pipelines["logs"] = _pipeline(["otlp"], [], ["otlp_http/loki"])
+    if metrics:
+        # Prometheus 3 with --web.enable-otlp-receiver; /v1/metrics is appended.
+        exporters["otlp_http/prometheus"] = {"endpoint": env(ENV_PROMETHEUS_OTLP), "tls": {"insecure": True}}
+        pipelines["metrics"] = _pipeline(["otlp"], [], ["otlp_http/prometheus"])
+    return {
+        "extensions": _health_check(),
+        "receivers": _otlp_receiver(),
+        "processors": processors,
+        "exporters": exporters,
+        "service": {"extensions": ["health_check"], "pipelines": pipelines},
+    }
+
+
+def values(
+    *,
+    enabled: bool,
+    logs: bool,
+    traces: bool,
+    metrics: bool,
+    sampling: Sampling,
+    trace_backend: str,
+    agent_resources: dict[str, Any],
+    gateway_resources: dict[str, Any],
+    gateway_replicas: int,
+    disruption_budget: bool,
+    topology_spread: bool,
+    image: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The `otelCollector` section of the chart values (same keys in every tier)."""
+    if trace_backend not in TRACE_BACKENDS:
+        raise ValueError(f"trace backend {trace_backend!r} is not one of {', '.join(TRACE_BACKENDS)}")
+    if gateway_replicas < 1:
+        raise ValueError("the gateway needs at least one replica")
+    signals = {"logs": logs, "traces": traces, "metrics": metrics}
+    active = any(signals.values())
+    return {
+        "enabled": enabled and active,
+        "component": "telemetry-pipeline",
+        "image": dict(image or IMAGE),
+        "traces": {"backend": trace_backend},
+        "agent": {
+            "resources": agent_resources,
+            "config": agent_config(**signals, sampling=sampling) if active else {},
+        },
+        "gateway": {
+            # Tail sampling wants stable members behind the headless Service the
+            # agents resolve; without it a Deployment rolls faster.
+            "kind": "StatefulSet" if traces and sampling.mode == "tail" else "Deployment",
+            "replicas": gateway_replicas,
+            "resources": gateway_resources,
+            "config": gateway_config(**signals, sampling=sampling) if active else {},
+            "podDisruptionBudget": {"enabled": disruption_budget, "maxUnavailable": 1},
+            "topologySpread": {"enabled": topology_spread, "whenUnsatisfiable": "ScheduleAnyway"},
+        },
+    }
