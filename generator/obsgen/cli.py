@@ -109,6 +109,8 @@ def tiers() -> None:
     row("retention", [f"{stacks[t].retention_time}/{stacks[t].retention_size}" for t in TIER_ORDER])
     row("prometheus volume", [f"{stacks[t].prometheus_storage_gi}Gi" for t in TIER_ORDER])
     row("scrape interval", [TIERS[t].scrape_interval for t in TIER_ORDER])
+    row("logs / traces", [f"{'yes' if TIERS[t].logs else '-'} / {'yes' if TIERS[t].traces else '-'}" for t in TIER_ORDER])
+    row("trace sampling", [TIERS[t].trace_sampling if TIERS[t].traces else "-" for t in TIER_ORDER])
     totals = {t: requests_total(stacks[t]) for t in TIER_ORDER}
     row("requests cpu (cluster)", [f"{totals[t]['cpu']:.0f}m" for t in TIER_ORDER])
     row("requests memory (cluster)", [f"{totals[t]['memory']:.0f}Mi" for t in TIER_ORDER])
@@ -125,11 +127,30 @@ def _replicas(stack: model.Stack) -> dict[str, int]:
         "grafanaDashboardSidecar": 1,
         "kubeStateMetrics": 1,
         "blackboxExporter": 1,
+        "otelGateway": stack.tier.otel_gateway_replicas,
     }
 
 
-_OWNER = {"grafanaDashboardSidecar": "grafana"}
-_PER_NODE = {"nodeExporter"}
+_OWNER = {"grafanaDashboardSidecar": "grafana", "otelAgent": "otelCollector", "otelGateway": "otelCollector"}
+_PER_NODE = {"nodeExporter", "otelAgent"}
+
+
+def _backend_requests(stack: model.Stack) -> list[tuple[int, dict]]:
+    """(replicas, resources) of the log and trace stores, as their values say."""
+    from .artifacts import logs_traces
+
+    sections = logs_traces.values(stack.tier.name, stack.cluster, traces_backend=stack.traces_backend)
+    out = []
+    loki = sections["loki"]
+    if loki["enabled"]:
+        if loki["mode"] == "scalable":
+            out += [(t["replicas"], t["resources"]) for t in loki["scalable"].values()]
+        else:
+            out.append((1, loki["resources"]))
+    for name in ("tempo", "jaeger"):
+        if sections[name]["enabled"]:
+            out.append((sections[name].get("replicas", 1), sections[name]["resources"]))
+    return out
 
 
 def requests_total(stack: model.Stack) -> dict[str, float]:
@@ -146,6 +167,9 @@ def requests_total(stack: model.Stack) -> dict[str, float]:
         else:
             total["cpu"] += replicas[container] * _cpu_millis(size.cpu)
             total["memory"] += replicas[container] * _mem_mib(size.memory)
+    for count, resources in _backend_requests(stack):
+        total["cpu"] += count * _cpu_millis(resources["requests"]["cpu"])
+        total["memory"] += count * _mem_mib(resources["requests"]["memory"])
     return total
 
 

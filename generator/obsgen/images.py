@@ -27,4 +27,12 @@ IMAGES: dict[str, Image] = {
     "grafanaDashboardSidecar": Image("quay.io", "kiwigrid/k8s-sidecar", "2.11.2"),
     "nodeExporter": Image("quay.io", "prometheus/node-exporter", "v1.10.2"),
     "kubeStateMetrics": Image("registry.k8s.io", "kube-state-metrics/kube-state-metrics", "v2.20.0"),
+    # The contrib distribution: it carries every component the pipeline uses
+    # (file_log, k8s_attributes, resource_detection, load_balancing, tail_sampling).
+    "otelCollector": Image("docker.io", "otel/opentelemetry-collector-contrib", "0.154.0"),
+    # Loki 3.7 (3.x line), Tempo 2.10 (last 2.x line; 3.0 changes the storage
+    # layout), Jaeger 2.19 (v2: the OpenTelemetry-Collector-based binary).
+    "loki": Image("docker.io", "grafana/loki", "3.7.3"),
+    "tempo": Image("docker.io", "grafana/tempo", "2.10.8"),
+    "jaeger": Image("docker.io", "jaegertracing/jaeger", "2.19.0"),
 }

@@ -18,6 +18,9 @@ what cannot exist outside a cluster is changed, by these rules:
 6. Command-line flags are taken from the rendered StatefulSet, with file
    paths and listen addresses swapped for local ones; clustering flags are
    rebuilt for loopback peers.
+7. Flags the local binary does not have are dropped, by name in
+   `unsupported`: Debian's Prometheus build omits the OTLP receiver that
+   the upstream image (the one the chart deploys) has.
 
 Everything else — global settings, external labels, alert relabelling,
 limits, the rules themselves — is used exactly as rendered.
@@ -89,7 +92,12 @@ def _swap_flags(args: Sequence[str], replacements: Mapping[str, str | None]) -> 
 
 
 def prometheus_args(
-    rendered_args: Sequence[str], config_file: str, data_dir: str, listen: str, reload_interval: str | None = None
+    rendered_args: Sequence[str],
+    config_file: str,
+    data_dir: str,
+    listen: str,
+    reload_interval: str | None = None,
+    unsupported: Sequence[str] = (),
 ) -> list[str]:
     """The StatefulSet's Prometheus flags with local paths (rule 6).
 
@@ -103,7 +111,9 @@ def prometheus_args(
     }
     if reload_interval:
         replacements["--config.auto-reload-interval"] = reload_interval
-    return _swap_flags(rendered_args, replacements)
+    for flag in unsupported:
+        replacements[flag] = None
+    return [a for a in _swap_flags(rendered_args, replacements) if a not in unsupported]
 
 
 def alertmanager_args(

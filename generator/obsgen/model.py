@@ -123,9 +123,14 @@ class Stack:
     rules_format: str = "configmap"
     policy_team: str = ""
     slo_files: tuple[Path, ...] = ()
+    components: frozenset[str] = frozenset()  # the tier's, with the chosen trace backend
+    traces_backend: str = "tempo"
+    jaeger_storage: str = "badger"
+    object_storage: dict[str, dict[str, Any]] = field(default_factory=dict)  # logs / traces buckets
+    elasticsearch: dict[str, str] = field(default_factory=dict)
 
     def enabled(self, component: str) -> bool:
-        return component in self.tier.components
+        return component in (self.components or self.tier.components)
 
     @property
     def retention_size(self) -> str:
@@ -204,6 +209,13 @@ def _probes(spec: dict[str, Any]) -> tuple[Probe, ...]:
     return tuple(probes + _dependency_probes(spec))
 
 
+def _components(tier: Tier, traces_backend: str) -> frozenset[str]:
+    """The tier's components, with the profile's trace store in place of Tempo."""
+    if "tempo" in tier.components and traces_backend == "jaeger":
+        return (tier.components - {"tempo"}) | {"jaeger"}
+    return tier.components
+
+
 def build(profile: Profile) -> Stack:
     data = profile.data
     tier = TIERS[profile.tier]
@@ -261,4 +273,9 @@ def build(profile: Profile) -> Stack:
         rules_format=data.get("rules", {}).get("format", "configmap"),
         policy_team=data.get("policy", {}).get("team", ""),
         slo_files=tuple(profile_dir / f for f in data.get("sloFiles", [])),
+        components=_components(tier, data.get("traces", {}).get("backend", "tempo")),
+        traces_backend=data.get("traces", {}).get("backend", "tempo"),
+        jaeger_storage=data.get("traces", {}).get("jaegerStorage", "badger"),
+        object_storage=dict(data.get("objectStorage", {})),
+        elasticsearch=dict(data.get("elasticsearch", {})),
     )

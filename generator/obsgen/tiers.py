@@ -23,6 +23,8 @@ CONTAINERS: tuple[str, ...] = (
     "nodeExporter",
     "kubeStateMetrics",
     "blackboxExporter",
+    "otelAgent",
+    "otelGateway",
 )
 
 # Components a tier switches on or off (values keys of the umbrella chart).
@@ -33,6 +35,9 @@ COMPONENTS: tuple[str, ...] = (
     "nodeExporter",
     "kubeStateMetrics",
     "blackboxExporter",
+    "otelCollector",
+    "loki",
+    "tempo",  # or jaeger, as the profile's traces.backend says
 )
 
 
@@ -75,9 +80,17 @@ class Tier:
     grafana_persistence_gi: int  # 0: no PVC, dashboards are provisioned anyway
     kube_state_metrics_sample_limit: int
     sizes: Mapping[str, Size] = field(repr=False)
+    # Logs and traces: which signals the OTel pipeline carries and how
+    # traces are sampled (none | head | tail).
+    logs: bool = False
+    traces: bool = False
+    trace_sampling: str = "none"
+    otel_gateway_replicas: int = 1
 
 
 _CORE = frozenset({"prometheus", "alertmanager", "grafana", "kubeStateMetrics", "blackboxExporter"})
+_LOGS = frozenset({"otelCollector", "loki"})
+_TRACES = _LOGS | {"tempo"}
 
 TIERS: Mapping[str, Tier] = MappingProxyType(
     {
@@ -103,12 +116,14 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
                 nodeExporter=Size("20m", "32Mi", "200m", "64Mi"),
                 kubeStateMetrics=Size("20m", "64Mi", "200m", "256Mi"),
                 blackboxExporter=Size("10m", "32Mi", "100m", "64Mi"),
+                otelAgent=Size("50m", "64Mi", "500m", "256Mi"),
+                otelGateway=Size("100m", "128Mi", "1", "512Mi"),
             ),
         ),
         "intermediate": Tier(
             name="intermediate",
-            summary="+ dependency monitoring, node metrics, warning alerts, simple dashboards",
-            components=_CORE | {"nodeExporter"},
+            summary="+ dependency monitoring, node metrics, structured logs, warning alerts, simple dashboards",
+            components=_CORE | {"nodeExporter"} | _LOGS,
             high_availability=False,
             scrape_interval="15s",
             evaluation_interval="15s",
@@ -119,6 +134,7 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
             alertmanager_storage_gi=1,
             grafana_persistence_gi=5,
             kube_state_metrics_sample_limit=100_000,
+            logs=True,
             sizes=_sizes(
                 prometheus=Size("300m", "1Gi", "1500m", "2Gi"),
                 alertmanager=Size("20m", "64Mi", "100m", "128Mi"),
@@ -127,12 +143,14 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
                 nodeExporter=Size("30m", "48Mi", "250m", "96Mi"),
                 kubeStateMetrics=Size("50m", "128Mi", "300m", "384Mi"),
                 blackboxExporter=Size("20m", "48Mi", "100m", "96Mi"),
+                otelAgent=Size("50m", "64Mi", "500m", "256Mi"),
+                otelGateway=Size("100m", "128Mi", "1", "512Mi"),
             ),
         ),
         "advanced": Tier(
             name="advanced",
-            summary="+ HA Prometheus pair, clustered Alertmanager, disruption budgets, full dashboards",
-            components=_CORE | {"nodeExporter"},
+            summary="+ distributed tracing, HA Prometheus pair, clustered Alertmanager, disruption budgets, full dashboards",
+            components=_CORE | {"nodeExporter"} | _TRACES,
             high_availability=True,
             scrape_interval="15s",
             evaluation_interval="15s",
@@ -143,6 +161,10 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
             alertmanager_storage_gi=2,
             grafana_persistence_gi=10,
             kube_state_metrics_sample_limit=200_000,
+            logs=True,
+            traces=True,
+            trace_sampling="head",  # 10 % of traces, decided at the gateway
+            otel_gateway_replicas=2,
             sizes=_sizes(
                 prometheus=Size("500m", "2Gi", "2", "4Gi"),
                 alertmanager=Size("30m", "96Mi", "200m", "192Mi"),
@@ -151,12 +173,14 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
                 nodeExporter=Size("50m", "64Mi", "300m", "128Mi"),
                 kubeStateMetrics=Size("100m", "256Mi", "500m", "512Mi"),
                 blackboxExporter=Size("30m", "64Mi", "200m", "128Mi"),
+                otelAgent=Size("50m", "64Mi", "500m", "256Mi"),
+                otelGateway=Size("100m", "128Mi", "1", "512Mi"),
             ),
         ),
         "enterprise": Tier(
             name="enterprise",
-            summary="advanced with larger sizing; scale-out engines arrive with their own issue",
-            components=_CORE | {"nodeExporter"},
+            summary="advanced, sized larger, with logs and traces on object storage and tail sampling",
+            components=_CORE | {"nodeExporter"} | _TRACES,
             high_availability=True,
             scrape_interval="15s",
             evaluation_interval="15s",
@@ -167,6 +191,10 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
             alertmanager_storage_gi=2,
             grafana_persistence_gi=10,
             kube_state_metrics_sample_limit=500_000,
+            logs=True,
+            traces=True,
+            trace_sampling="tail",  # errors, slow requests and a share of the rest
+            otel_gateway_replicas=3,
             sizes=_sizes(
                 prometheus=Size("1", "4Gi", "4", "8Gi"),
                 alertmanager=Size("50m", "128Mi", "300m", "256Mi"),
@@ -175,6 +203,8 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
                 nodeExporter=Size("100m", "96Mi", "500m", "192Mi"),
                 kubeStateMetrics=Size("200m", "512Mi", "1", "1Gi"),
                 blackboxExporter=Size("50m", "96Mi", "300m", "192Mi"),
+                otelAgent=Size("50m", "64Mi", "500m", "256Mi"),
+                otelGateway=Size("100m", "128Mi", "1", "512Mi"),
             ),
         ),
     }

@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import dashboards, rules
 from ..model import Stack
-from . import alertmanager, blackbox
+from . import alertmanager, blackbox, logs_traces, otel
 
 _SPREAD_MODE = "ScheduleAnyway"
 
@@ -63,6 +63,13 @@ def _prometheus(stack: Stack, rule_files: list[dict[str, Any]]) -> dict[str, Any
         "kubelet": {"insecureSkipVerify": True},
         "alertmanagerDiscovery": {"enabled": stack.enabled("alertmanager")},
         "scrapeJobs": _scrape_jobs(stack),
+        # Receivers only where the tier sends data in: OTLP metrics from the
+        # gateway, remote write and exemplars from Tempo's metrics-generator.
+        "receivers": {
+            "otlp": stack.enabled("otelCollector"),
+            "remoteWrite": stack.enabled("tempo"),
+            "exemplars": stack.enabled("tempo") or stack.enabled("jaeger"),
+        },
         # Health endpoints are probed at 15 s whatever the scrape interval, so
         # a dead endpoint is seen within a minute.
         "probeInterval": "15s",
@@ -106,6 +113,9 @@ def _grafana(stack: Stack) -> dict[str, Any]:
         # are provisioned, so a restart loses no configuration.
         "replicas": 1,
         "admin": {"existingSecret": stack.grafana_admin_secret, "userKey": "admin-user", "passwordKey": "admin-password"},
+        # Grafana cannot see its siblings' values: the generator says which
+        # log and trace stores exist, so their datasources (and links) appear.
+        "datasources": {"loki": stack.enabled("loki"), "tempo": stack.enabled("tempo"), "jaeger": stack.enabled("jaeger")},
         "persistence": {"enabled": size > 0, "size": f"{max(size, 1)}Gi", "storageClass": ""},
         "dashboardSidecar": {
             "image": stack.images["grafanaDashboardSidecar"].as_values(),
@@ -124,6 +134,36 @@ def _rules(stack: Stack, rule_files: list[dict[str, Any]]) -> dict[str, Any]:
         "extraLabels": [],
         "files": rule_files,
     }
+
+
+def _otel(stack: Stack) -> dict[str, Any]:
+    tier = stack.tier
+    sampling = otel.Sampling(mode=tier.trace_sampling) if tier.traces else otel.Sampling()
+    return otel.values(
+        enabled=stack.enabled("otelCollector"),
+        logs=tier.logs,
+        traces=tier.traces,
+        metrics=stack.enabled("otelCollector"),
+        sampling=sampling,
+        trace_backend=stack.traces_backend,
+        agent_resources=stack.sizes["otelAgent"].as_values(),
+        gateway_resources=stack.sizes["otelGateway"].as_values(),
+        gateway_replicas=tier.otel_gateway_replicas,
+        disruption_budget=tier.high_availability and tier.otel_gateway_replicas > 1,
+        topology_spread=tier.high_availability and tier.otel_gateway_replicas > 1,
+    )
+
+
+def _logs_traces(stack: Stack) -> dict[str, Any]:
+    return logs_traces.values(
+        stack.tier.name,
+        stack.cluster,
+        traces_backend=stack.traces_backend,
+        jaeger_storage=stack.jaeger_storage,
+        logs_object_storage=stack.object_storage.get("logs"),
+        traces_object_storage=stack.object_storage.get("traces"),
+        elasticsearch=stack.elasticsearch or None,
+    )
 
 
 def build(stack: Stack) -> dict[str, Any]:
@@ -148,5 +188,7 @@ def build(stack: Stack) -> dict[str, Any]:
             "config": blackbox.config(),
         },
         "rules": _rules(stack, rule_files),
+        "otelCollector": _otel(stack),
+        **_logs_traces(stack),
         "dashboards": dashboards.values(stack),
     }
