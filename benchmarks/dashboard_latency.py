@@ -53,7 +53,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.processes import Daemon, daemons, free_port, wait_for  # noqa: E402
+from tests.support.processes import Daemon, daemons, free_port, prometheus_on_tsdb, wait_for  # noqa: E402
 from tests.support.tools import tool  # noqa: E402
 
 from obsgen import dashboards, model, rules  # noqa: E402
@@ -515,20 +515,15 @@ def backfill(files: list[Path], tsdb: Path) -> float:
 def prometheus(tsdb: Path, tmp: Path, port: int) -> Daemon:
     config = tmp / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 15s\n")
-    argv = [
-        tool("prometheus"),
-        f"--config.file={config}",
-        f"--storage.tsdb.path={tsdb}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--storage.tsdb.retention.time=30d",
+    extra = (
         # Raw and recorded blocks overlap in time; merging them in the
         # background would compete with the measured queries.
         "--no-storage.tsdb.allow-overlapping-compaction",
         "--query.max-samples=500000000",
         # Measured queries carry their own, shorter timeout.
         "--query.timeout=300s",
-    ]
-    return Daemon("prometheus", argv, tmp / "prometheus.log")
+    )
+    return prometheus_on_tsdb("prometheus", config, tsdb, port, tmp / "prometheus.log", extra)
 
 
 # --- measurement --------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from obsgen import dashboards, rules
 from obsgen.artifacts import blackbox
 from obsgen.dashboards import catalogue, sources
 from obsgen.model import Service, Stack
-from tests.support.processes import Daemon, daemons, free_port, wait_for
+from tests.support.processes import Daemon, daemons, free_port, prometheus_on_tsdb, wait_for
 from tests.support.render import TIERS
 from tests.support.tools import tool
 from tests.test_dashboards import fixture_stack, slo_engine_wired
@@ -221,14 +221,7 @@ def _config(stack: Stack, workload: Workload, blackbox_address: str, rules_dir: 
 
 
 def _prometheus(name: str, config: Path, tsdb: Path, port: int, log: Path) -> Daemon:
-    argv = [
-        tool("prometheus"),
-        f"--config.file={config}",
-        f"--storage.tsdb.path={tsdb}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--storage.tsdb.retention.time=30d",
-    ]
-    return Daemon(name, argv, log)
+    return prometheus_on_tsdb(name, config, tsdb, port, log)
 
 
 def _api(base: str, path: str, params: dict[str, str], post: bool = True) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 from obsgen import report
-from tests.support.processes import Daemon, daemons, free_port, wait_for
+from tests.support.processes import daemons, free_port, prometheus_on_tsdb, wait_for
 from tests.support.tools import tool
 
 PROFILE = Path(__file__).parent / "fixtures" / "report" / "profile.yaml"
@@ -181,15 +181,8 @@ def prometheus(tmp_path_factory) -> Iterator[tuple[str, int]]:
     config.write_text("global:\n  scrape_interval: 15s\n")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [
-        tool("prometheus"),
-        f"--config.file={config}",
-        f"--storage.tsdb.path={tsdb}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--storage.tsdb.retention.time=30d",
-    ]
     with daemons() as running:
-        running.append(Daemon("prometheus", argv, tmp / "prometheus.log"))
+        running.append(prometheus_on_tsdb("prometheus", config, tsdb, port, tmp / "prometheus.log"))
         wait_for("prometheus ready", lambda: _ok(f"{url}/-/ready"), READY_TIMEOUT, running)
         yield url, end
 

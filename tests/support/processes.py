@@ -41,6 +41,22 @@ class Daemon:
         self._fh.close()
 
 
+def prometheus_on_tsdb(name: str, config: Path, tsdb: Path, port: int, log: Path, extra: tuple[str, ...] = ()) -> Daemon:
+    """The real Prometheus over a (backfilled) TSDB on loopback. Retention is
+    long so backfilled history is not deleted before the queries run."""
+    from .tools import tool
+
+    argv = [
+        tool("prometheus"),
+        f"--config.file={config}",
+        f"--storage.tsdb.path={tsdb}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--storage.tsdb.retention.time=30d",
+        *extra,
+    ]
+    return Daemon(name, argv, log)
+
+
 @contextmanager
 def daemons() -> Iterator[list[Daemon]]:
     started: list[Daemon] = []
