@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..images import IMAGES
+from ..tiers import TIERS as TIER_TABLE
 
 LOKI_HTTP_PORT = 3100
 LOKI_GRPC_PORT = 9095
@@ -71,14 +72,13 @@ def _size(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str,
 
 @dataclass(frozen=True)
 class BackendTier:
-    """What one tier runs for logs and traces."""
+    """How one tier runs its log and trace stores. Whether it runs them at
+    all is the tier table's `logs` and `traces` (obsgen/tiers.py)."""
 
-    logs: bool
     loki_mode: str  # monolithic | scalable
     log_retention: str  # Loki duration, in hours: unambiguous for every parser that reads it
     loki_storage_gi: int
     loki_resources: dict[str, Any]
-    traces: bool
     trace_storage: str  # local | s3 (Tempo); Jaeger picks badger | elasticsearch | opensearch itself
     tempo_storage_gi: int
     tempo_resources: dict[str, Any]
@@ -91,14 +91,12 @@ class BackendTier:
 # requests in total, which a log store alone would take.
 _OFF = _size("0", "0", "0", "0")
 TIERS: dict[str, BackendTier] = {
-    "basic": BackendTier(False, "monolithic", "168h", 10, _OFF, False, "local", 10, _OFF, 10, _OFF),
+    "basic": BackendTier("monolithic", "168h", 10, _OFF, "local", 10, _OFF, 10, _OFF),
     "intermediate": BackendTier(
-        True,
         "monolithic",
         "168h",  # 7 d
         20,
         _size("100m", "256Mi", "1", "1Gi"),
-        False,  # tracing starts at advanced
         "local",
         10,
         _size("100m", "256Mi", "1", "1Gi"),
@@ -106,12 +104,10 @@ TIERS: dict[str, BackendTier] = {
         _size("100m", "128Mi", "1", "512Mi"),
     ),
     "advanced": BackendTier(
-        True,
         "monolithic",
         "360h",  # 15 d
         50,
         _size("250m", "512Mi", "2", "2Gi"),
-        True,
         "local",
         30,
         _size("250m", "512Mi", "2", "2Gi"),
@@ -119,13 +115,11 @@ TIERS: dict[str, BackendTier] = {
         _size("200m", "256Mi", "2", "1Gi"),
     ),
     "enterprise": BackendTier(
-        True,
         "scalable",
         "720h",  # 30 d
         # The PVCs hold only the WAL and caches: chunks and index live in the bucket.
         20,
         _size("250m", "512Mi", "2", "2Gi"),
-        True,
         "s3",
         20,
         _size("500m", "1Gi", "2", "4Gi"),
@@ -262,7 +256,7 @@ def loki_values(tier_name: str, cluster: str, object_storage: dict[str, Any] | N
     for part in ("write", "backend"):
         scalable[part]["storage"] = {"storageClass": "", **scalable[part]["storage"]}
     return {
-        "enabled": tier.logs,
+        "enabled": TIER_TABLE[tier_name].logs,
         "component": "logs",
         "image": IMAGES["loki"].as_values(),
         "mode": tier.loki_mode,
@@ -327,7 +321,7 @@ def tempo_config(tier: BackendTier, cluster: str) -> dict[str, Any]:
 def tempo_values(tier_name: str, cluster: str, backend: str = "tempo", object_storage: dict[str, Any] | None = None) -> dict[str, Any]:
     tier = TIERS[tier_name]
     return {
-        "enabled": tier.traces and backend == "tempo",
+        "enabled": TIER_TABLE[tier_name].traces and backend == "tempo",
         "component": "traces",
         "image": IMAGES["tempo"].as_values(),
         "resources": tier.tempo_resources,
@@ -402,7 +396,7 @@ def jaeger_values(
         if elasticsearch and key in elasticsearch:
             es[key] = elasticsearch[key]
     return {
-        "enabled": tier.traces and backend == "jaeger",
+        "enabled": TIER_TABLE[tier_name].traces and backend == "jaeger",
         "component": "traces",
         "image": IMAGES["jaeger"].as_values(),
         # One pod with Badger (a single-node store); more only with a search cluster.
