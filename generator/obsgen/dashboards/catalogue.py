@@ -513,8 +513,8 @@ RED_SPEC = DashboardSpec(
             ),
             requires=("probes",),
         ),
-        # Wired to the logs and traces datasources once the telemetry pipeline
-        # runs them; until then no tier has the capability and nothing renders.
+        # Reads the logs and traces datasources: rendered where the tier runs
+        # Loki and a trace store (intermediate has logs, advanced adds traces).
         Row(
             "Logs and traces",
             (
