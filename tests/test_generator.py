@@ -252,3 +252,12 @@ def test_readme_tier_matrix_is_current():
     block = readme.split("<!-- obsgen tiers:begin -->\n```\n", 1)[1].split("```\n<!-- obsgen tiers:end -->", 1)[0]
     result = runner.invoke(app, ["tiers"])
     assert block == result.output, "README tier matrix is stale: paste the output of `obsgen tiers`"
+
+
+def test_every_sized_container_can_be_overridden_by_a_profile():
+    import json
+
+    from obsgen.tiers import CONTAINERS
+
+    schema = json.loads((paths.ROOT / "schemas" / "profile.schema.json").read_text())
+    assert set(schema["properties"]["resources"]["properties"]) == set(CONTAINERS)
