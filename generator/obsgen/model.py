@@ -128,6 +128,8 @@ class Stack:
     jaeger_storage: str = "badger"
     object_storage: dict[str, dict[str, Any]] = field(default_factory=dict)  # logs / traces buckets
     elasticsearch: dict[str, str] = field(default_factory=dict)
+    # logs.export.elasticsearch with its defaults filled in; empty = logs go to Loki only.
+    log_export: dict[str, str] = field(default_factory=dict)
 
     def enabled(self, component: str) -> bool:
         return component in (self.components or self.tier.components)
@@ -216,6 +218,12 @@ def _components(tier: Tier, traces_backend: str) -> frozenset[str]:
     return tier.components
 
 
+def _log_export(spec: dict[str, Any] | None) -> dict[str, str]:
+    if not spec:
+        return {}
+    return {"url": spec["url"], "existingSecret": spec["existingSecret"], "index": spec.get("index", "obs-logs")}
+
+
 def build(profile: Profile) -> Stack:
     data = profile.data
     tier = TIERS[profile.tier]
@@ -278,4 +286,5 @@ def build(profile: Profile) -> Stack:
         jaeger_storage=data.get("traces", {}).get("jaegerStorage", "badger"),
         object_storage=dict(data.get("objectStorage", {})),
         elasticsearch=dict(data.get("elasticsearch", {})),
+        log_export=_log_export(data.get("logs", {}).get("export", {}).get("elasticsearch")),
     )

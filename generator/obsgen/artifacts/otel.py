@@ -37,6 +37,12 @@ ENV_GATEWAY_HEADLESS = "OBS_GATEWAY_HEADLESS"  # <release>-otel-collector-gatewa
 ENV_TRACES_OTLP = "OBS_TRACES_OTLP"  # <release>-<tempo|jaeger>.<ns>.svc:4317
 ENV_LOKI_OTLP = "OBS_LOKI_OTLP"  # http://<release>-loki.<ns>.svc:3100/otlp
 ENV_PROMETHEUS_OTLP = "OBS_PROMETHEUS_OTLP"  # http://<release>-prometheus.<ns>.svc:9090/api/v1/otlp
+# Optional log export to an existing Elasticsearch/OpenSearch (gateway only,
+# set by the chart when otelCollector.logExport.enabled).
+ENV_LOG_EXPORT_URL = "OBS_LOG_EXPORT_URL"  # otelCollector.logExport.url
+ENV_LOG_EXPORT_USERNAME = "OBS_LOG_EXPORT_USERNAME"  # secretKeyRef existingSecret/usernameKey
+ENV_LOG_EXPORT_PASSWORD = "OBS_LOG_EXPORT_PASSWORD"  # secretKeyRef existingSecret/passwordKey
+LOG_EXPORTER = "elasticsearch/export"
 
 PORT_OTLP_GRPC = 4317
 PORT_OTLP_HTTP = 4318
@@ -239,8 +245,37 @@ def _tail_sampling(policies: TailPolicies) -> dict[str, Any]:
     }
 
 
-def gateway_config(*, logs: bool, traces: bool, metrics: bool, sampling: Sampling, memory_limit_percentage: int = 80) -> dict[str, Any]:
-    """The gateway: OTLP in, sampling, and one exporter per backend."""
+def _elasticsearch(index: str) -> dict[str, Any]:
+    # contrib exporter/elasticsearchexporter: `endpoints`, the static
+    # `logs_index`, and its own basic-auth `user`/`password` (no auth extension).
+    return {
+        "endpoints": [env(ENV_LOG_EXPORT_URL)],
+        "logs_index": index,
+        "user": env(ENV_LOG_EXPORT_USERNAME),
+        "password": env(ENV_LOG_EXPORT_PASSWORD),
+        # ECS documents index into a plain index on Elasticsearch and OpenSearch
+        # alike; the default `otel` mode needs Elasticsearch data streams.
+        "mapping": {"mode": "ecs"},
+        # Exports run from the queue, so a slow or unreachable cluster never
+        # fails the pipeline (and never makes the agents resend to Loki).
+        "sending_queue": {"enabled": True},
+    }
+
+
+def gateway_config(
+    *,
+    logs: bool,
+    traces: bool,
+    metrics: bool,
+    sampling: Sampling,
+    memory_limit_percentage: int = 80,
+    log_export_index: str | None = None,
+) -> dict[str, Any]:
+    """The gateway: OTLP in, sampling, and one exporter per backend.
+
+    log_export_index: also send logs to the existing Elasticsearch/OpenSearch
+    cluster the chart's logExport section names, into this index.
+    """
     if not (logs or traces or metrics):
         raise ValueError("the gateway needs at least one of logs, traces, metrics")
     processors: dict[str, Any] = {"memory_limiter": _memory_limiter(memory_limit_percentage), "batch": _batch()}
@@ -259,7 +294,11 @@ def gateway_config(*, logs: bool, traces: bool, metrics: bool, sampling: Samplin
     if logs:
         # Loki 3 ingests OTLP natively under /otlp (the exporter appends /v1/logs).
         exporters["otlp_http/loki"] = {"endpoint": env(ENV_LOKI_OTLP), "tls": {"insecure": True}}
-        pipelines["logs"] = _pipeline(["otlp"], [], ["otlp_http/loki"])
+        log_exporters = ["otlp_http/loki"]
+        if log_export_index:
+            exporters[LOG_EXPORTER] = _elasticsearch(log_export_index)
+            log_exporters.append(LOG_EXPORTER)
+        pipelines["logs"] = _pipeline(["otlp"], [], log_exporters)
     if metrics:
         # Prometheus 3 with --web.enable-otlp-receiver; /v1/metrics is appended.
         exporters["otlp_http/prometheus"] = {"endpoint": env(ENV_PROMETHEUS_OTLP), "tls": {"insecure": True}}
@@ -287,14 +326,23 @@ def values(
     disruption_budget: bool,
     topology_spread: bool,
     image: dict[str, str] | None = None,
+    log_export: dict | None = None,
 ) -> dict[str, Any]:
-    """The `otelCollector` section of the chart values (same keys in every tier)."""
+    """The `otelCollector` section of the chart values (same keys in every tier).
+
+    log_export: {url, existingSecret, index} of an existing Elasticsearch or
+    OpenSearch cluster that receives the logs too (only when logs flow).
+    """
     if trace_backend not in TRACE_BACKENDS:
         raise ValueError(f"trace backend {trace_backend!r} is not one of {', '.join(TRACE_BACKENDS)}")
     if gateway_replicas < 1:
         raise ValueError("the gateway needs at least one replica")
     signals = {"logs": logs, "traces": traces, "metrics": metrics}
     active = any(signals.values())
+    export = dict(log_export or {}) if logs and active else {}
+    if export and not (export.get("url") and export.get("existingSecret")):
+        raise ValueError("log export needs a url and an existingSecret")
+    export_index = export.get("index", "obs-logs") if export else None
     return {
         "enabled": enabled and active,
         "component": "telemetry-pipeline",
@@ -310,8 +358,15 @@ def values(
             "kind": "StatefulSet" if traces and sampling.mode == "tail" else "Deployment",
             "replicas": gateway_replicas,
             "resources": gateway_resources,
-            "config": gateway_config(**signals, sampling=sampling) if active else {},
+            "config": gateway_config(**signals, sampling=sampling, log_export_index=export_index) if active else {},
             "podDisruptionBudget": {"enabled": disruption_budget, "maxUnavailable": 1},
             "topologySpread": {"enabled": topology_spread, "whenUnsatisfiable": "ScheduleAnyway"},
+        },
+        "logExport": {
+            "enabled": bool(export),
+            "url": export.get("url", ""),
+            "existingSecret": export.get("existingSecret", ""),
+            "usernameKey": "username",
+            "passwordKey": "password",
         },
     }

@@ -151,6 +151,7 @@ def _otel(stack: Stack) -> dict[str, Any]:
         gateway_replicas=tier.otel_gateway_replicas,
         disruption_budget=tier.high_availability and tier.otel_gateway_replicas > 1,
         topology_spread=tier.high_availability and tier.otel_gateway_replicas > 1,
+        log_export=stack.log_export or None,
     )
 
 

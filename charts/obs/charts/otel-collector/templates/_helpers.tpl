@@ -62,6 +62,26 @@ obs.dev/role: {{ .role }}
   value: {{ printf "http://%s:9090/api/v1/otlp" (include "otel-collector.siblingHost" (dict "ctx" $ctx "component" "prometheus")) | quote }}
 {{- end -}}
 
+{{/* Gateway only: the optional Elasticsearch/OpenSearch log export (elasticsearch/export exporter). */}}
+{{- define "otel-collector.logExportEnv" -}}
+{{- with .Values.logExport }}
+{{- if .enabled }}
+- name: OBS_LOG_EXPORT_URL
+  value: {{ .url | quote }}
+- name: OBS_LOG_EXPORT_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret | quote }}
+      key: {{ .usernameKey | quote }}
+- name: OBS_LOG_EXPORT_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret | quote }}
+      key: {{ .passwordKey | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{/* Ports every collector listens on (the configs bind the same numbers). */}}
 {{- define "otel-collector.containerPorts" -}}
 - name: otlp-grpc
@@ -98,6 +118,14 @@ livenessProbe:
 {{- end }}
 {{- if not (has .Values.gateway.kind (list "Deployment" "StatefulSet")) }}
 {{- fail (printf "otelCollector.gateway.kind is %q; it must be Deployment or StatefulSet" .Values.gateway.kind) }}
+{{- end }}
+{{- with .Values.logExport }}
+{{- if and .enabled (not .url) }}
+{{- fail "otelCollector.logExport.enabled is true but otelCollector.logExport.url is empty: set the Elasticsearch/OpenSearch URL (https://...)" }}
+{{- end }}
+{{- if and .enabled (not .existingSecret) }}
+{{- fail "otelCollector.logExport.enabled is true but otelCollector.logExport.existingSecret is empty: name the Secret holding the username and password" }}
+{{- end }}
 {{- end }}
 {{- if and .Values.global.highAvailability (lt (int .Values.gateway.replicas) 2) }}
 {{- fail (printf "otelCollector.gateway.replicas is %d but global.highAvailability is true: HA needs at least 2 gateway replicas" (int .Values.gateway.replicas)) }}
