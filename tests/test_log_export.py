@@ -108,20 +108,24 @@ def test_builtin_tiers_leave_it_off(tier):
     assert otel.LOG_EXPORTER not in config.get("exporters", {})
 
 
+# Arguments of otel.values() for a stack with every signal on.
+_ALL_SIGNALS = dict(
+    enabled=True,
+    logs=True,
+    traces=True,
+    metrics=True,
+    sampling=otel.Sampling("none"),
+    trace_backend="tempo",
+    agent_resources={},
+    gateway_resources={},
+    gateway_replicas=1,
+    disruption_budget=False,
+    topology_spread=False,
+)
+
+
 def test_without_the_setting_nothing_changes():
-    section = dict(
-        enabled=True,
-        logs=True,
-        traces=True,
-        metrics=True,
-        sampling=otel.Sampling("none"),
-        trace_backend="tempo",
-        agent_resources={},
-        gateway_resources={},
-        gateway_replicas=1,
-        disruption_budget=False,
-        topology_spread=False,
-    )
+    section = dict(_ALL_SIGNALS)
     plain, explicit = otel.values(**section), otel.values(**section, log_export=None)
     assert plain == explicit
     assert plain["logExport"]["enabled"] is False
@@ -132,17 +136,7 @@ def test_without_the_setting_nothing_changes():
 
 def test_export_is_dropped_when_no_logs_flow():
     section = otel.values(
-        enabled=True,
-        logs=False,
-        traces=True,
-        metrics=True,
-        sampling=otel.Sampling("none"),
-        trace_backend="tempo",
-        agent_resources={},
-        gateway_resources={},
-        gateway_replicas=1,
-        disruption_budget=False,
-        topology_spread=False,
+        **{**_ALL_SIGNALS, "logs": False},
         log_export={"url": "https://es:9200", "existingSecret": "s", "index": "x"},
     )
     assert section["logExport"]["enabled"] is False
