@@ -182,6 +182,15 @@ APISERVER = {"job": "apiserver", "instance": "10.0.0.1:6443"}
 ROOT_FS = {"device": "/dev/nvme0n1p1", "fstype": "ext4", "mountpoint": "/"}
 WEB_POD = {"namespace": WEB_NS, "pod": "web-6f7c9d-x2x4q"}
 PVC = {"namespace": "data", "persistentvolumeclaim": "pgdata-postgres-0"}
+# The telemetry pipeline's own targets (prometheus subchart: otel-agent,
+# otel-gateway, loki, tempo jobs through their Services' EndpointSlices).
+_PIPELINE = {"namespace": "monitoring", "node": "node-a"}
+OTEL_AGENT = {"job": "otel-agent", "pod": "obs-otel-collector-agent-x7k2p", "instance": "10.42.0.41:8888", **_PIPELINE}
+OTEL_GATEWAY = {"job": "otel-gateway", "pod": "obs-otel-collector-gateway-0", "instance": "10.42.0.42:8888", **_PIPELINE}
+LOKI = {"job": "loki", "pod": "obs-loki-0", "instance": "10.42.0.50:3100", **_PIPELINE}
+TEMPO = {"job": "tempo", "pod": "obs-tempo-0", "instance": "10.42.0.60:3200", **_PIPELINE}
+TO_GATEWAY = {"exporter": "otlp_grpc/gateway"}
+TO_LOKI = {"exporter": "otlp_http/loki"}
 
 
 def web_requests(status: str, values: str, route: str = "/cart") -> Series:
@@ -1200,6 +1209,276 @@ CASES: dict[str, tuple[Case, ...]] = {
             ],
             "6m",
             "15m",
+        ),
+    ),
+    "AuditPipelineDown": (
+        fires(
+            "every gateway replica down for 5 minutes",
+            [(sel("up", OTEL_GATEWAY), gauge((0, 10))), (sel("up", LOKI), gauge((1, 10)))],
+            Check("4m45s"),
+            Check(
+                "5m",
+                (
+                    Alert(
+                        labels("critical", DEFAULT_TEAM),
+                        "Audit and security events cannot reach Loki",
+                        "No gateway or no Loki target is up, or the gateway's Loki exporter fails every send (0); "
+                        "audit and security events are being lost.",
+                    ),
+                ),
+            ),
+        ),
+        fires(
+            "gateway and Loki up, but every push to Loki fails",
+            [
+                (sel("up", OTEL_GATEWAY), gauge((1, 12))),
+                (sel("up", LOKI), gauge((1, 12))),
+                (sel("otelcol_exporter_sent_log_records_total", {**OTEL_GATEWAY, **TO_LOKI}), counter((0, 12), start=5000)),
+                (sel("otelcol_exporter_send_failed_log_records_total", {**OTEL_GATEWAY, **TO_LOKI}), counter((60, 12))),
+            ],
+            Check("5m45s"),
+            Check(
+                "6m",
+                (
+                    Alert(
+                        labels("critical", DEFAULT_TEAM),
+                        "Audit and security events cannot reach Loki",
+                        "No gateway or no Loki target is up, or the gateway's Loki exporter fails every send (1); "
+                        "audit and security events are being lost.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "one of two gateways down; some pushes fail while most succeed; Loki restarts for 3 minutes",
+            [
+                (sel("up", OTEL_GATEWAY), gauge((0, 12))),
+                (sel("up", {**OTEL_GATEWAY, "pod": "obs-otel-collector-gateway-1", "instance": "10.42.1.42:8888"}), gauge((1, 12))),
+                (sel("up", LOKI), gauge((1, 3), (0, 3), (1, 6))),
+                (sel("otelcol_exporter_sent_log_records_total", {**OTEL_GATEWAY, **TO_LOKI}), counter((100, 12))),
+                (sel("otelcol_exporter_send_failed_log_records_total", {**OTEL_GATEWAY, **TO_LOKI}), counter((20, 12))),
+            ],
+            "5m",
+            "8m",
+            "11m",
+        ),
+    ),
+    # === the telemetry pipeline =====================================================
+    "OtelCollectorExportFailing": (
+        fires(
+            "an agent loses a tenth of its log records for 15 minutes",
+            [
+                (sel("otelcol_exporter_sent_log_records_total", {**OTEL_AGENT, **TO_GATEWAY}), counter((90, 20))),
+                (sel("otelcol_exporter_send_failed_log_records_total", {**OTEL_AGENT, **TO_GATEWAY}), counter((10, 20))),
+            ],
+            Check("15m45s"),
+            Check(
+                "16m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, job="otel-agent", namespace="monitoring", pod=OTEL_AGENT["pod"], **TO_GATEWAY),
+                        "A collector fails to export telemetry",
+                        f"{OTEL_AGENT['pod']}: 10% of what exporter otlp_grpc/gateway sends fails; logs, traces or metrics are being lost.",
+                    ),
+                ),
+            ),
+        ),
+        fires(
+            "the gateway's Loki exporter has never succeeded (no `sent` series at all)",
+            [(sel("otelcol_exporter_send_failed_log_records_total", {**OTEL_GATEWAY, **TO_LOKI}), counter((30, 20)))],
+            Check(
+                "16m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, job="otel-gateway", namespace="monitoring", pod=OTEL_GATEWAY["pod"], **TO_LOKI),
+                        "A collector fails to export telemetry",
+                        f"{OTEL_GATEWAY['pod']}: 100% of what exporter otlp_http/loki sends fails; logs, traces or metrics are being lost.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "3 % of spans fail for 30 minutes; 10 % of log records fail for 10 minutes only",
+            [
+                (sel("otelcol_exporter_sent_spans_total", {**OTEL_GATEWAY, "exporter": "otlp_grpc/traces"}), counter((97, 31))),
+                (sel("otelcol_exporter_send_failed_spans_total", {**OTEL_GATEWAY, "exporter": "otlp_grpc/traces"}), counter((3, 31))),
+                (sel("otelcol_exporter_sent_log_records_total", {**OTEL_AGENT, **TO_GATEWAY}), counter((90, 31))),
+                (sel("otelcol_exporter_send_failed_log_records_total", {**OTEL_AGENT, **TO_GATEWAY}), counter((10, 10), (0, 21))),
+            ],
+            "16m",
+            "30m",
+        ),
+    ),
+    "OtelCollectorRefusingData": (
+        fires(
+            "the gateway's memory limiter refuses log records for 15 minutes",
+            [
+                (
+                    sel("otelcol_receiver_refused_log_records_total", {**OTEL_GATEWAY, "receiver": "otlp", "transport": "grpc"}),
+                    counter((60, 20)),
+                )
+            ],
+            Check("15m45s"),
+            Check(
+                "16m",
+                (
+                    Alert(
+                        labels(
+                            "warning", DEFAULT_TEAM, job="otel-gateway", namespace="monitoring", pod=OTEL_GATEWAY["pod"], receiver="otlp"
+                        ),
+                        "A collector refuses incoming telemetry",
+                        f"{OTEL_GATEWAY['pod']} refuses 1 items/s at receiver otlp.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "refusals during a 10-minute burst, then none",
+            [
+                (
+                    sel("otelcol_receiver_refused_spans_total", {**OTEL_AGENT, "receiver": "otlp", "transport": "grpc"}),
+                    counter((60, 10), (0, 20)),
+                ),
+            ],
+            "16m",
+            "25m",
+        ),
+    ),
+    "OtelCollectorQueueNearlyFull": (
+        fires(
+            "the Loki exporter's queue 90 % full for 10 minutes",
+            [
+                (sel("otelcol_exporter_queue_size", {**OTEL_GATEWAY, **TO_LOKI, "data_type": "logs"}), gauge((900, 15))),
+                (sel("otelcol_exporter_queue_capacity", {**OTEL_GATEWAY, **TO_LOKI, "data_type": "logs"}), gauge((1000, 15))),
+            ],
+            Check("9m45s"),
+            Check(
+                "10m",
+                (
+                    Alert(
+                        labels(
+                            "warning",
+                            DEFAULT_TEAM,
+                            job="otel-gateway",
+                            namespace="monitoring",
+                            pod=OTEL_GATEWAY["pod"],
+                            data_type="logs",
+                            **TO_LOKI,
+                        ),
+                        "A collector's sending queue is nearly full",
+                        f"{OTEL_GATEWAY['pod']}: the queue of exporter otlp_http/loki is 90% full.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "70 % full for 20 minutes; 90 % full for 8 minutes, then drained",
+            [
+                (sel("otelcol_exporter_queue_size", {**OTEL_GATEWAY, **TO_LOKI, "data_type": "logs"}), gauge((700, 21))),
+                (sel("otelcol_exporter_queue_capacity", {**OTEL_GATEWAY, **TO_LOKI, "data_type": "logs"}), gauge((1000, 21))),
+                (sel("otelcol_exporter_queue_size", {**OTEL_AGENT, **TO_GATEWAY, "data_type": "logs"}), gauge((900, 8), (50, 13))),
+                (sel("otelcol_exporter_queue_capacity", {**OTEL_AGENT, **TO_GATEWAY, "data_type": "logs"}), gauge((1000, 21))),
+            ],
+            "10m",
+            "20m",
+        ),
+    ),
+    "LokiRequestErrors": (
+        fires(
+            "a tenth of OTLP pushes fail for 15 minutes",
+            [
+                (
+                    sel("loki_request_duration_seconds_count", {**LOKI, "method": "POST", "route": "otlp_v1_logs", "status_code": "204"}),
+                    counter((90, 20)),
+                ),
+                (
+                    sel("loki_request_duration_seconds_count", {**LOKI, "method": "POST", "route": "otlp_v1_logs", "status_code": "500"}),
+                    counter((10, 20)),
+                ),
+            ],
+            Check("15m45s"),
+            Check(
+                "16m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, job="loki", namespace="monitoring", route="otlp_v1_logs"),
+                        "Loki answers requests with errors",
+                        "Loki route otlp_v1_logs: 10% of requests fail (5xx or gRPC errors).",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "2 % of pushes fail; 4xx (a client's bad request) are not errors",
+            [
+                (
+                    sel("loki_request_duration_seconds_count", {**LOKI, "method": "POST", "route": "otlp_v1_logs", "status_code": "204"}),
+                    counter((88, 20)),
+                ),
+                (
+                    sel("loki_request_duration_seconds_count", {**LOKI, "method": "POST", "route": "otlp_v1_logs", "status_code": "500"}),
+                    counter((2, 20)),
+                ),
+                (
+                    sel("loki_request_duration_seconds_count", {**LOKI, "method": "POST", "route": "otlp_v1_logs", "status_code": "400"}),
+                    counter((10, 20)),
+                ),
+            ],
+            "16m",
+            "19m",
+        ),
+    ),
+    "TempoRequestErrors": (
+        fires(
+            "a fifth of the ingester pushes fail over gRPC for 15 minutes",
+            [
+                (
+                    sel(
+                        "tempo_request_duration_seconds_count",
+                        {**TEMPO, "method": "gRPC", "route": "/tempopb.Pusher/PushBytesV2", "status_code": "success"},
+                    ),
+                    counter((80, 20)),
+                ),
+                (
+                    sel(
+                        "tempo_request_duration_seconds_count",
+                        {**TEMPO, "method": "gRPC", "route": "/tempopb.Pusher/PushBytesV2", "status_code": "error"},
+                    ),
+                    counter((20, 20)),
+                ),
+            ],
+            Check("15m45s"),
+            Check(
+                "16m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, job="tempo", namespace="monitoring", route="/tempopb.Pusher/PushBytesV2"),
+                        "Tempo answers requests with errors",
+                        "Tempo route /tempopb.Pusher/PushBytesV2: 20% of requests fail (5xx or gRPC errors).",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "trace queries failing for 10 minutes only",
+            [
+                (
+                    sel(
+                        "tempo_request_duration_seconds_count",
+                        {**TEMPO, "method": "GET", "route": "api_traces_traceid", "status_code": "200"},
+                    ),
+                    counter((10, 25)),
+                ),
+                (
+                    sel(
+                        "tempo_request_duration_seconds_count",
+                        {**TEMPO, "method": "GET", "route": "api_traces_traceid", "status_code": "500"},
+                    ),
+                    counter((5, 10), (0, 15)),
+                ),
+            ],
+            "16m",
+            "24m",
         ),
     ),
     # === self-monitoring ===========================================================

@@ -420,6 +420,41 @@ def test_loki_schema_retention_and_structured_metadata(chart_root, tier):
         assert config["common"]["replication_factor"] == 1
 
 
+def test_loki_read_path_finds_the_query_scheduler_through_the_ring(chart_root):
+    """Scalable mode: the read target's frontends and queriers find the
+    backend's query-schedulers in the scheduler ring. Loki enables that ring
+    by itself only while no frontend_address or scheduler_address is set, and
+    the ring is only shared if every target gossips on one memberlist."""
+    case = "loki-enterprise"
+    objects = render(chart_root, case)
+    config = config_of(objects, case)
+
+    def addresses(node: Any, path: str = "") -> list[str]:
+        if isinstance(node, dict):
+            return [p for k, v in node.items() for p in addresses(v, f"{path}.{k}")] + [
+                f"{path}.{k}" for k in node if k in ("frontend_address", "scheduler_address", "downstream_url")
+            ]
+        return []
+
+    assert addresses(config) == []
+    assert config.get("query_scheduler", {}).get("use_scheduler_ring", True) is True
+    assert config["common"]["ring"]["kvstore"]["store"] == "memberlist"
+    (join,) = config["memberlist"]["join_members"]
+    host, port = join.rsplit(":", 1)
+    svc = services(objects)[f"{RELEASE}-loki-memberlist"]
+    assert host == "${LOKI_MEMBERLIST_HOST}" and int(port) == service_port(svc, "memberlist")
+    # Every target (read, write, backend) is behind the memberlist Service.
+    members = {
+        w["metadata"]["name"]
+        for w in workloads(objects)
+        if svc["spec"]["selector"].items() <= w["spec"]["template"]["metadata"]["labels"].items()
+    }
+    assert members == {f"{RELEASE}-loki-{t}" for t in ("read", "write", "backend")}
+    for w, c in containers(objects):
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        assert env["LOKI_MEMBERLIST_HOST"].startswith(f"{RELEASE}-loki-memberlist"), w["metadata"]["name"]
+
+
 @pytest.mark.parametrize("tier", ["intermediate", "advanced", "enterprise"])
 def test_tempo_metrics_generator_and_retention(chart_root, tier):
     case = f"tempo-{tier}"

@@ -249,6 +249,29 @@ def test_component_types_and_keys_belong_to_pinned_version(name, helm, role):
     assert not found, "\n".join(found)
 
 
+def _telemetry_problems(section: dict, path: str = ".") -> list[str]:
+    allowed = KEYS["telemetry"][path]
+    problems = [f"service.telemetry {path}: unknown key {k}" for k in section if k not in allowed]
+    for key, value in section.items():
+        child = key if path == "." else f"{path}.{key}"
+        items = value if isinstance(value, list) else [value]
+        child = f"{child}[]" if isinstance(value, list) else child
+        for item in items:
+            if isinstance(item, dict) and child in KEYS["telemetry"]:
+                problems += _telemetry_problems(item, child)
+    return problems
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+@pytest.mark.parametrize("role", ROLES)
+def test_telemetry_keys_belong_to_pinned_version(name, role):
+    cfg = config_of(render(name, "helm"), role)
+    assert _telemetry_problems(cfg["service"]["telemetry"]) == []
+    # The walk does reach the leaves: a misspelt exporter key is caught.
+    broken = {"metrics": {"readers": [{"pull": {"exporter": {"prometheus": {"hots": "x"}}}}]}}
+    assert _telemetry_problems(broken) == ["service.telemetry metrics.readers[].pull.exporter.prometheus: unknown key hots"]
+
+
 def test_table_pins_the_image_the_generator_uses():
     assert f"{otel.IMAGE['registry']}/{otel.IMAGE['repository']}:{otel.IMAGE['tag']}" == KEYS["image"]
     assert otel.IMAGE["tag"] == KEYS["version"]
@@ -336,6 +359,11 @@ def test_ports_agree_between_services_containers_receivers_and_probes(name, helm
         assert int(protocols["http"]["endpoint"].rsplit(":", 1)[1]) == ports["otlp-http"]
         health = cfg["extensions"]["health_check"]
         assert int(health["endpoint"].rsplit(":", 1)[1]) == ports["health"]
+        # Internal telemetry: the pull reader binds the pod IP on the port
+        # Prometheus' otel-agent/otel-gateway jobs discover as `metrics`.
+        (reader,) = cfg["service"]["telemetry"]["metrics"]["readers"]
+        exporter = reader["pull"]["exporter"]["prometheus"]
+        assert exporter["host"] == "${env:OBS_POD_IP}" and exporter["port"] == ports["metrics"]
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert container[probe]["httpGet"]["port"] == "health"
             assert container[probe]["httpGet"]["path"] == health["path"]
@@ -418,9 +446,14 @@ def test_agent_exception_is_minimal(name):
     assert sc["seccompProfile"]["type"] == "RuntimeDefault"
     assert not spec.get("hostNetwork") and not spec.get("hostPID") and not c.get("ports", [{}])[0].get("hostPort")
     host_paths = {v["name"]: v["hostPath"]["path"] for v in spec["volumes"] if "hostPath" in v}
-    assert host_paths == {"varlogpods": "/var/log/pods"}
-    for m in c["volumeMounts"]:
-        assert m.get("readOnly") is True, m
+    assert host_paths == {"varlogpods": "/var/log/pods", "positions": "/var/lib/obs/monitoring-obs/otel-agent"}
+    # Only the read-offset directory is writable, and it is where file_storage keeps them.
+    writable = {m["name"]: m["mountPath"] for m in c["volumeMounts"] if not m.get("readOnly")}
+    cfg = config_of(objs, "agent")
+    if "file_log" in cfg["receivers"]:
+        assert writable == {"positions": cfg["extensions"][cfg["receivers"]["file_log"]["storage"]]["directory"]}
+    else:
+        assert set(writable) <= {"positions"}
     # The token, for k8s_attributes, is on the agent only.
     assert spec["automountServiceAccountToken"] is True
     sa = objects_of(objs, "ServiceAccount")[spec["serviceAccountName"]]

@@ -247,11 +247,10 @@ def build(profile: Profile) -> Stack:
     )
     alerts = data.get("alerts", {})
     profile_dir = profile.source.resolve().parent
+    components = _components(tier, data.get("traces", {}).get("backend", "tempo"))
     jobs = []
     for job in SCRAPE_JOBS:
-        enabled = (job.component is None or job.component in tier.components) and TIER_ORDER.index(tier.name) >= TIER_ORDER.index(
-            job.min_tier
-        )
+        enabled = (job.component is None or job.component in components) and TIER_ORDER.index(tier.name) >= TIER_ORDER.index(job.min_tier)
         limit = tier.kube_state_metrics_sample_limit if job.key == "kubeStateMetrics" else job.sample_limit
         jobs.append((job, enabled, limit))
     retention = data.get("retention", {})
@@ -281,7 +280,7 @@ def build(profile: Profile) -> Stack:
         rules_format=data.get("rules", {}).get("format", "configmap"),
         policy_team=data.get("policy", {}).get("team", ""),
         slo_files=tuple(profile_dir / f for f in data.get("sloFiles", [])),
-        components=_components(tier, data.get("traces", {}).get("backend", "tempo")),
+        components=components,
         traces_backend=data.get("traces", {}).get("backend", "tempo"),
         jaeger_storage=data.get("traces", {}).get("jaegerStorage", "badger"),
         object_storage=dict(data.get("objectStorage", {})),

@@ -246,4 +246,12 @@ SCRAPE_JOBS: tuple[ScrapeJob, ...] = (
     # The API server's Pod Security admission metrics feed the enterprise
     # security alerts; it is a large target, hence the budget.
     ScrapeJob("apiserver", "apiserver", None, 50_000, min_tier="enterprise"),
+    # The telemetry pipeline watches itself: the collectors' internal
+    # telemetry (port 8888) and the log and trace stores' /metrics.
+    ScrapeJob("otelAgent", "otel-agent", "otelCollector", 10_000),
+    ScrapeJob("otelGateway", "otel-gateway", "otelCollector", 10_000),
+    ScrapeJob("loki", "loki", "loki", 20_000),
+    ScrapeJob("tempo", "tempo", "tempo", 20_000),
+    # Jaeger v2 is built on the collector: its metrics are the otelcol_* set.
+    ScrapeJob("jaeger", "jaeger", "jaeger", 10_000),
 )

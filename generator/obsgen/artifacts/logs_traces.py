@@ -238,6 +238,13 @@ def loki_config(tier: BackendTier, cluster: str) -> dict[str, Any]:
         "analytics": {"reporting_enabled": False},
     }
     if scalable:
+        # Query scheduling: the read target runs query-frontend and querier,
+        # the backend target the query-scheduler. With no frontend_address or
+        # scheduler_address anywhere in the config, Loki turns on
+        # query_scheduler.use_scheduler_ring by itself, and frontends and
+        # queriers find the schedulers in that ring, which lives in the common
+        # memberlist KV store every target joins. So no scheduler address is
+        # set here: one would pin the read path to a Service instead.
         config["memberlist"] = {
             "join_members": [f"${{LOKI_MEMBERLIST_HOST}}:{LOKI_MEMBERLIST_PORT}"],
             "bind_port": LOKI_MEMBERLIST_PORT,

@@ -46,8 +46,14 @@ LOG_EXPORTER = "elasticsearch/export"
 
 PORT_OTLP_GRPC = 4317
 PORT_OTLP_HTTP = 4318
+# The agent's read offsets: a bbolt file in a per-release directory on the
+# node (the DaemonSet's one writable hostPath, mounted here).
+POSITIONS_STORAGE = "file_storage/positions"
+POSITIONS_DIR = "/var/lib/otelcol/positions"
 PORT_HEALTH = 13133
+PORT_METRICS = 8888  # the collector's own telemetry, scraped by Prometheus
 HEALTH_PATH = "/"
+LOKI_EXPORTER = "otlp_http/loki"  # the gateway's exporter the audit-pipeline alert watches
 
 TRACE_BACKENDS = ("tempo", "jaeger")
 SAMPLING_MODES = ("none", "head", "tail")
@@ -88,6 +94,19 @@ def _health_check() -> dict[str, Any]:
     return {"health_check": {"endpoint": f"{env(ENV_POD_IP)}:{PORT_HEALTH}", "path": HEALTH_PATH}}
 
 
+def _service(pipelines: dict[str, Any], extensions: dict[str, Any]) -> dict[str, Any]:
+    # The collector serves its own metrics on 127.0.0.1:8888 by default, out of
+    # Prometheus' reach; the pull reader binds the pod IP instead (the
+    # deprecated `address` key is gone from current releases).
+    telemetry = {
+        "metrics": {
+            "level": "normal",
+            "readers": [{"pull": {"exporter": {"prometheus": {"host": env(ENV_POD_IP), "port": PORT_METRICS}}}}],
+        }
+    }
+    return {"extensions": list(extensions), "telemetry": telemetry, "pipelines": pipelines}
+
+
 def _otlp_receiver() -> dict[str, Any]:
     return {
         "otlp": {
@@ -120,9 +139,12 @@ def _file_log() -> dict[str, Any]:
         "include": ["/var/log/pods/*/*/*.log"],
         # The collector's own logs would loop back through it.
         "exclude": [f"/var/log/pods/{env(ENV_NAMESPACE)}_{env(ENV_RELEASE)}-otel-collector-*/*/*.log"],
-        # Offsets are in memory (no writable host path): after a restart, read
-        # only new lines rather than send every log on the node again.
-        "start_at": "end",
+        # Read offsets persist in file_storage on the node, so a restarted
+        # agent resumes where it stopped; files it has never seen (pods
+        # started while it was down, and every file at first install, bounded
+        # by the kubelet's log rotation) are read from their start.
+        "start_at": "beginning",
+        "storage": POSITIONS_STORAGE,
         "include_file_path": True,
         "include_file_name": False,
         "operators": [
@@ -200,8 +222,12 @@ def agent_config(*, logs: bool, traces: bool, metrics: bool, sampling: Sampling,
         pipelines["traces"] = _pipeline(["otlp"], enrich, [trace_exporter])
     if metrics:
         pipelines["metrics"] = _pipeline(["otlp"], enrich, ["otlp_grpc/gateway"])
+    extensions = _health_check()
+    if logs:
+        # create_directory stays off: the hostPath volume (DirectoryOrCreate) makes it.
+        extensions[POSITIONS_STORAGE] = {"directory": POSITIONS_DIR, "timeout": "1s"}
     return {
-        "extensions": _health_check(),
+        "extensions": extensions,
         "receivers": receivers,
         "processors": {
             "memory_limiter": _memory_limiter(memory_limit_percentage),
@@ -213,7 +239,7 @@ def agent_config(*, logs: bool, traces: bool, metrics: bool, sampling: Sampling,
             "batch": _batch(),
         },
         "exporters": exporters,
-        "service": {"extensions": ["health_check"], "pipelines": pipelines},
+        "service": _service(pipelines, extensions),
     }
 
 
@@ -293,8 +319,8 @@ def gateway_config(
         pipelines["traces"] = _pipeline(["otlp"], samplers, ["otlp_grpc/traces"])
     if logs:
         # Loki 3 ingests OTLP natively under /otlp (the exporter appends /v1/logs).
-        exporters["otlp_http/loki"] = {"endpoint": env(ENV_LOKI_OTLP), "tls": {"insecure": True}}
-        log_exporters = ["otlp_http/loki"]
+        exporters[LOKI_EXPORTER] = {"endpoint": env(ENV_LOKI_OTLP), "tls": {"insecure": True}}
+        log_exporters = [LOKI_EXPORTER]
         if log_export_index:
             exporters[LOG_EXPORTER] = _elasticsearch(log_export_index)
             log_exporters.append(LOG_EXPORTER)
@@ -303,12 +329,13 @@ def gateway_config(
         # Prometheus 3 with --web.enable-otlp-receiver; /v1/metrics is appended.
         exporters["otlp_http/prometheus"] = {"endpoint": env(ENV_PROMETHEUS_OTLP), "tls": {"insecure": True}}
         pipelines["metrics"] = _pipeline(["otlp"], [], ["otlp_http/prometheus"])
+    extensions = _health_check()
     return {
-        "extensions": _health_check(),
+        "extensions": extensions,
         "receivers": _otlp_receiver(),
         "processors": processors,
         "exporters": exporters,
-        "service": {"extensions": ["health_check"], "pipelines": pipelines},
+        "service": _service(pipelines, extensions),
     }
 
 

@@ -75,6 +75,10 @@ def _red_link(service: str, namespace: str) -> str:
 _BLACKBOX = 'job="blackbox"'
 _HEALTH_PROBES = (_BLACKBOX, 'dependency=""')
 
+_COLLECTOR_JOBS = m("job", "otel-agent|otel-gateway|jaeger", "=~")
+_SIGNALS = (("spans", "spans"), ("log_records", "logs"), ("metric_points", "metrics"))
+_STORE_ERRORS = m("status_code", "5..|error", "=~")
+
 STACK_HEALTH_SPEC = DashboardSpec(
     uid=STACK_HEALTH,
     title="obs / Stack health",
@@ -252,6 +256,80 @@ STACK_HEALTH_SPEC = DashboardSpec(
                 ),
             ),
             requires=("job:prometheus",),
+        ),
+        Row(
+            "Telemetry pipeline",
+            (
+                Panel(
+                    "Items exported",
+                    "timeseries",
+                    "cps",
+                    tuple(
+                        Query(f"sum by (job) ({_rate(f'otelcol_exporter_sent_{items}_total', _COLLECTOR_JOBS)})", f"{{{{job}}}} {label}")
+                        for items, label in _SIGNALS
+                    ),
+                    "Spans, log records and metric points the collectors handed to the next hop.",
+                    width=8,
+                ),
+                Panel(
+                    "Export failures",
+                    "timeseries",
+                    "cps",
+                    tuple(
+                        Query(
+                            f"sum by (pod, exporter) ({_rate(f'otelcol_exporter_send_failed_{items}_total', _COLLECTOR_JOBS)}) > 0",
+                            f"{{{{pod}}}} {{{{exporter}}}} {label}",
+                        )
+                        for items, label in _SIGNALS
+                    ),
+                    "What the collectors failed to send, by exporter (OtelCollectorExportFailing).",
+                    width=8,
+                ),
+                Panel(
+                    "Sending queue fill",
+                    "timeseries",
+                    "percentunit",
+                    (
+                        Query(
+                            f"max by (pod, exporter) (otelcol_exporter_queue_size{sel(_COLLECTOR_JOBS)})"
+                            f" / max by (pod, exporter) (otelcol_exporter_queue_capacity{sel(_COLLECTOR_JOBS)})",
+                            "{{pod}} {{exporter}}",
+                        ),
+                    ),
+                    width=8,
+                    min=0,
+                    max=1,
+                ),
+                Panel(
+                    "Loki request errors",
+                    "timeseries",
+                    "percentunit",
+                    (
+                        Query(
+                            f"sum by (route) ({_rate('loki_request_duration_seconds_count', m('job', 'loki'), _STORE_ERRORS)})"
+                            f" / sum by (route) ({_rate('loki_request_duration_seconds_count', m('job', 'loki'))})",
+                            "{{route}}",
+                        ),
+                    ),
+                    width=12,
+                    requires=("job:loki",),
+                ),
+                Panel(
+                    "Tempo request errors",
+                    "timeseries",
+                    "percentunit",
+                    (
+                        Query(
+                            f"sum by (route) ({_rate('tempo_request_duration_seconds_count', m('job', 'tempo'), _STORE_ERRORS)})"
+                            f" / sum by (route) ({_rate('tempo_request_duration_seconds_count', m('job', 'tempo'))})",
+                            "{{route}}",
+                        ),
+                    ),
+                    width=12,
+                    requires=("job:tempo",),
+                ),
+            ),
+            requires=("job:otelGateway",),
         ),
     ),
     variables=(CLUSTER_VARIABLE,),

@@ -141,6 +141,36 @@ EXPORTERS: dict[str, frozenset[str]] = {
     },
 }
 
+# The collector's internal telemetry (level normal), as its Prometheus pull
+# reader names it: counters get _total. Jaeger v2 is a collector and reports
+# the same set.
+_COLLECTOR = frozenset(
+    {
+        "otelcol_receiver_accepted_spans_total",
+        "otelcol_receiver_accepted_log_records_total",
+        "otelcol_receiver_accepted_metric_points_total",
+        "otelcol_receiver_refused_spans_total",
+        "otelcol_receiver_refused_log_records_total",
+        "otelcol_receiver_refused_metric_points_total",
+        "otelcol_exporter_sent_spans_total",
+        "otelcol_exporter_sent_log_records_total",
+        "otelcol_exporter_sent_metric_points_total",
+        "otelcol_exporter_send_failed_spans_total",
+        "otelcol_exporter_send_failed_log_records_total",
+        "otelcol_exporter_send_failed_metric_points_total",
+        "otelcol_exporter_queue_size",
+        "otelcol_exporter_queue_capacity",
+    }
+)
+EXPORTERS |= {
+    "otelAgent": _COLLECTOR,
+    "otelGateway": _COLLECTOR,
+    "jaeger": _COLLECTOR,
+    # dskit's request instrumentation, shared by Loki and Tempo.
+    "loki": _GO_PROCESS | {"loki_request_duration_seconds_count", "loki_request_duration_seconds_bucket"},
+    "tempo": _GO_PROCESS | {"tempo_request_duration_seconds_count", "tempo_request_duration_seconds_bucket"},
+}
+
 # Series Prometheus writes for every target, and for its alerting rules.
 PER_TARGET = frozenset(
     {"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling", "scrape_series_added"}

@@ -93,6 +93,9 @@ obs.dev/role: {{ .role }}
 - name: health
   containerPort: 13133
   protocol: TCP
+- name: metrics
+  containerPort: 8888
+  protocol: TCP
 {{- end -}}
 
 {{/* health_check extension: / answers 200 once every pipeline has started. */}}

@@ -94,6 +94,25 @@ scrape_configs:
 {{- if $jobs.kubeStateMetrics.enabled }}
 {{ include "prometheus.ownServiceJob" (dict "job" $jobs.kubeStateMetrics "service" (include "obs-lib.siblingName" (dict "ctx" . "component" "kube-state-metrics")) "port" "http-metrics" "extra" "# kube-state-metrics reports the namespace/pod of the objects it describes;\n# those labels must win over the scrape target's own.\nhonor_labels: true") }}
 {{- end }}
+{{- /* The telemetry pipeline's own health: the collectors' internal
+       telemetry and the log/trace stores' /metrics, through their Services.
+       Loki's headless Services cover the monolithic pod and each of the
+       scalable targets. */}}
+{{- if $jobs.otelAgent.enabled }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.otelAgent "service" (include "obs-lib.siblingName" (dict "ctx" . "component" "otel-collector-agent")) "port" "metrics") }}
+{{- end }}
+{{- if $jobs.otelGateway.enabled }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.otelGateway "service" (include "obs-lib.siblingName" (dict "ctx" . "component" "otel-collector-gateway")) "port" "metrics") }}
+{{- end }}
+{{- if $jobs.loki.enabled }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.loki "service" (printf "%s(-read|-write|-backend)?-headless" (include "obs-lib.siblingName" (dict "ctx" . "component" "loki"))) "port" "http") }}
+{{- end }}
+{{- if $jobs.tempo.enabled }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.tempo "service" (printf "%s-headless" (include "obs-lib.siblingName" (dict "ctx" . "component" "tempo"))) "port" "http") }}
+{{- end }}
+{{- if $jobs.jaeger.enabled }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.jaeger "service" (include "obs-lib.siblingName" (dict "ctx" . "component" "jaeger")) "port" "metrics") }}
+{{- end }}
 {{- range $name := list "kubelet" "cadvisor" }}
 {{- $job := index $jobs $name }}
 {{- if $job.enabled }}
