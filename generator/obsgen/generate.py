@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import model, paths, schemas, yamlio
+from .artifacts import instrumentation
 from .artifacts import values as values_artifact
 from .profile import Profile, builtin_names, load, load_builtin
 from .rules import runbooks, slo
@@ -83,6 +84,8 @@ def plan_builtin() -> list[Output]:
         )
     )
     outputs.append(Output(paths.CHART_SCHEMA, chart_schema_text()))
+    # The instrumentation library chart's tier table (validated as it is built).
+    outputs.append(Output(paths.INSTRUMENTATION_TIERS, instrumentation.tiers_tpl()))
     return outputs
 
 

@@ -19,6 +19,9 @@ CHART = ROOT / "charts" / "obs"
 CHART_VALUES = CHART / "values.yaml"
 CHART_SCHEMA = CHART / "values.schema.json"
 RUNBOOKS = ROOT / "docs" / "runbooks"
+# The library chart app charts include for instrumentation; its tier table is generated.
+INSTRUMENTATION_CHART = ROOT / "charts" / "obs-instrumentation"
+INSTRUMENTATION_TIERS = INSTRUMENTATION_CHART / "templates" / "_tiers.tpl"
 
 
 def display(path: Path) -> str:

@@ -255,3 +255,28 @@ SCRAPE_JOBS: tuple[ScrapeJob, ...] = (
     # Jaeger v2 is built on the collector: its metrics are the otelcol_* set.
     ScrapeJob("jaeger", "jaeger", "jaeger", 10_000),
 )
+
+
+# How an application chart that includes the obs-instrumentation library
+# chart (charts/obs-instrumentation) is instrumented in each tier; built into
+# the library's _tiers.tpl by artifacts/instrumentation.py. Modes:
+#   annotations    Prometheus scrape annotations only
+#   agent          + OTEL_* environment pointing at the node agent
+#   sidecar        + a native-sidecar collector in the pod, to the gateway
+#   sidecar-audit  sidecar whose audit/security events get their own,
+#                  persistent, retrying queue
+@dataclass(frozen=True)
+class AppInstrumentation:
+    mode: str
+    sidecar: Size | None = None  # requests/limits of the sidecar collector (sidecar modes)
+    audit_queue_mi: int = 0  # emptyDir holding the persistent audit queue (sidecar-audit)
+
+
+APP_INSTRUMENTATION: Mapping[str, AppInstrumentation] = MappingProxyType(
+    {
+        "basic": AppInstrumentation("annotations"),
+        "intermediate": AppInstrumentation("agent"),
+        "advanced": AppInstrumentation("sidecar", sidecar=Size("20m", "64Mi", "200m", "192Mi")),
+        "enterprise": AppInstrumentation("sidecar-audit", sidecar=Size("30m", "96Mi", "300m", "256Mi"), audit_queue_mi=256),
+    }
+)
