@@ -226,8 +226,11 @@ def loki_config(tier: BackendTier, cluster: str) -> dict[str, Any]:
         },
         "limits_config": {
             "retention_period": tier.log_retention,
-            # OTLP ingestion: trace_id/span_id are kept as structured metadata,
-            # which costs no index cardinality, instead of labels.
+            # OTLP ingestion keeps a LogRecord's own trace and span ids as
+            # structured metadata already. Container logs parsed by the
+            # agent's json_parser carry them as attributes `trace_id` and
+            # `span_id` instead: keep those as structured metadata too (no
+            # index cardinality), never as labels.
             "allow_structured_metadata": True,
             "volume_enabled": True,
             "otlp_config": {
