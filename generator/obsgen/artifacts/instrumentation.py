@@ -481,3 +481,73 @@ def tiers_tpl() -> str:
         f"{body}\n"
         "{{- end -}}\n"
     )
+
+
+# --- the OpenTelemetry Operator path (umbrella values `instrumentation`) ----------
+
+# The operator injects what the library renders by hand: an Instrumentation
+# CR supplies the OTEL_* environment (its SDK images for auto-instrumentation),
+# and a sidecar-mode OpenTelemetryCollector the collector container. The
+# umbrella's instrumentation subchart renders both only when the cluster
+# serves the operator's APIs; the data is the same tier row as the library's.
+OPERATOR_PROPAGATORS = ("tracecontext", "baggage")
+# Variables the operator does not derive from the CR itself: it sets the
+# service name (from app.kubernetes.io/name with useLabelsForResourceAttributes),
+# the k8s.* resource attributes, the endpoint and the sampler.
+_OPERATOR_PASSTHROUGH = ("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER")
+
+
+def kubernetes_env(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Env entries of the tier table as Kubernetes EnvVar objects."""
+    out = []
+    for entry in entries:
+        if "fieldPath" in entry:
+            out.append({"name": entry["name"], "valueFrom": {"fieldRef": {"fieldPath": entry["fieldPath"]}}})
+        else:
+            out.append({"name": entry["name"], "value": entry["value"]})
+    return out
+
+
+def operator_values(tier: Tier, row: AppInstrumentation) -> dict[str, Any]:
+    """The umbrella chart's `instrumentation` section (same keys in every tier).
+
+    Release-dependent addresses keep the RELEASE/NAMESPACE placeholders; the
+    subchart fills them in, as the library does.
+    """
+    table_row = tier_row(tier, row)
+    mode = MODES[row.mode]
+    env = {e["name"]: e for e in table_row["env"]}
+    side = table_row["sidecar"]
+    sidecar: dict[str, Any] = {
+        "enabled": side is not None,
+        "image": IMAGES["otelCollector"].as_values(),
+        "resources": {},
+        "securityContext": {},
+        "env": [],
+        "volumes": [],
+        "volumeMounts": [],
+        "config": {},
+    }
+    if side is not None:
+        container = side["container"]
+        sidecar |= {
+            "resources": container["resources"],
+            "securityContext": container["securityContext"],
+            "env": kubernetes_env(side["env"]),
+            "volumes": side["volumes"],
+            # The operator hands the config over itself; only the other mounts (the audit queue) remain.
+            "volumeMounts": [m for m in container["volumeMounts"] if m["name"] != side["configVolume"]],
+            "config": side["config"],
+        }
+    return {
+        "enabled": mode.otel_env,
+        "component": "instrumentation",
+        "mode": row.mode,
+        "instrumentation": {
+            "endpoint": env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] if mode.otel_env else "",
+            "propagators": list(OPERATOR_PROPAGATORS),
+            "sampler": {"type": table_row["sampler"]["name"], "argument": table_row["sampler"]["arg"]},
+            "env": kubernetes_env([env[name] for name in _OPERATOR_PASSTHROUGH if name in env]),
+        },
+        "sidecar": sidecar,
+    }

@@ -12,7 +12,8 @@ from typing import Any
 
 from .. import dashboards, rules
 from ..model import Stack
-from . import alertmanager, blackbox, logs_traces, otel
+from ..tiers import APP_INSTRUMENTATION
+from . import alertmanager, blackbox, instrumentation, logs_traces, otel
 
 _SPREAD_MODE = "ScheduleAnyway"
 
@@ -191,5 +192,6 @@ def build(stack: Stack) -> dict[str, Any]:
         "rules": _rules(stack, rule_files),
         "otelCollector": _otel(stack),
         **_logs_traces(stack),
+        "instrumentation": instrumentation.operator_values(stack.tier, APP_INSTRUMENTATION[stack.tier.name]),
         "dashboards": dashboards.values(stack),
     }
