@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup tools generate check-generated run test lint e2e clean
+.PHONY: setup tools generate check-generated run test lint e2e preview clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,14 +31,19 @@ run: setup
 	$(PY) ci/main_job.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check generator tests ci
-	$(VENV)/bin/ruff format --check generator tests ci
+	$(VENV)/bin/ruff check generator reference-service tests ci benchmarks
+	$(VENV)/bin/ruff format --check generator reference-service tests ci benchmarks
 
 test: setup lint check-generated
 	$(VENV)/bin/pytest -n 2 tests
 
 e2e: setup
 	$(VENV)/bin/pytest -m e2e tests
+
+# The stack on localhost for a person, until Ctrl-C (README "Local preview").
+# Options: make preview PREVIEW_ARGS='--tier advanced --port-base 29090'
+preview: setup
+	$(PY) ci/preview.py $(PREVIEW_ARGS)
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from obsgen import loopback
@@ -68,3 +69,97 @@ def test_flags_keep_everything_but_paths_and_cluster_wiring():
         ["--config.file=/x", "--storage.tsdb.retention.time=7d", "--config.auto-reload-interval=30s"], "/c", "/d", "127.0.0.1:9", "1s"
     )
     assert prom == ["--config.file=/c", "--storage.tsdb.retention.time=7d", "--config.auto-reload-interval=1s"]
+
+
+def _acme(acme_values) -> list[dict]:
+    from tests.support.render import helm_template, split
+
+    return split(helm_template(values=(acme_values,)))
+
+
+def test_static_targets_carry_the_labels_kubernetes_would_set():
+    """Rule 8: labelled target groups; the pods job keeps no rule that needs discovery."""
+    rendered = _rendered("intermediate")
+    labels = {"namespace": "shop", "service": "checkout", "pod": "checkout-0"}
+    out = loopback.prometheus_config(
+        rendered, {"kubernetes-pods": ["127.0.0.1:1", {"targets": ["127.0.0.1:2"], "labels": labels}]}, [], "/r"
+    )
+    (job,) = [j for j in out["scrape_configs"] if j["job_name"] == "kubernetes-pods"]
+    assert job["static_configs"] == [{"targets": ["127.0.0.1:1"]}, {"targets": ["127.0.0.1:2"], "labels": labels}]
+    assert "relabel_configs" not in job  # every rule read __meta_kubernetes_* (annotations, pod ip, names)
+    # A discovery meta label never reaches a scrape: a test relying on one would pass for the wrong reason.
+    with pytest.raises(ValueError, match="__meta_kubernetes_namespace"):
+        loopback.prometheus_config(
+            rendered, {"kubernetes-pods": [{"targets": ["127.0.0.1:2"], "labels": {"__meta_kubernetes_namespace": "x"}}]}, [], "/r"
+        )
+
+
+def test_probe_targets_point_at_loopback_services(acme_values):
+    """Rule 9: Service URLs (and tcp host:port) → loopback, path and labels kept; unmapped targets kept."""
+    rendered = yaml.safe_load(configmap_file(_acme(acme_values), "obs-prometheus-config", "prometheus.yml"))
+    probes = {"checkout.shop.svc:8080": "127.0.0.1:18080", "ledger.finance.svc:9001": "127.0.0.1:19001"}
+    out = loopback.prometheus_config(rendered, {}, [], "/r", blackbox="127.0.0.1:19115", probe_targets=probes)
+    (job,) = [j for j in out["scrape_configs"] if j["job_name"] == "blackbox"]
+    (before,) = [j for j in rendered["scrape_configs"] if j["job_name"] == "blackbox"]
+    assert [g["targets"] for g in job["static_configs"]] == [
+        ["http://127.0.0.1:18080/health"],
+        ["http://127.0.0.1:18080/health/ready"],
+        ["http://127.0.0.1:18080/health/live"],
+        ["http://127.0.0.1:19001/health/ready"],
+        ["127.0.0.1:19001"],
+    ]
+    assert [g["labels"] for g in job["static_configs"]] == [g["labels"] for g in before["static_configs"]]
+    only_checkout = loopback.prometheus_config(rendered, {}, [], "/r", probe_targets={"checkout.shop.svc:8080": "127.0.0.1:1"})
+    (job,) = [j for j in only_checkout["scrape_configs"] if j["job_name"] == "blackbox"]
+    assert job["static_configs"][3:] == before["static_configs"][3:]
+
+
+def test_alertmanager_credential_files_are_read_locally(acme_values):
+    """Rule 10: every *_file under the Secrets mount moves to a local directory; nothing else changes."""
+    from obsgen.artifacts.alertmanager import SECRETS_DIR
+
+    assert loopback.ALERTMANAGER_SECRETS_DIR == SECRETS_DIR  # the copy in loopback must follow the generator's mount
+    text = configmap_file(_acme(acme_values), "obs-alertmanager-config", "alertmanager.yml")
+    rendered = yaml.safe_load(text)
+    out = loopback.alertmanager_config(rendered, "/tmp/obs-secrets")
+    files = loopback.credential_files(out)
+    assert files == [
+        ("email_configs", "/tmp/obs-secrets/smtp-credentials/password"),
+        ("webhook_configs", "/tmp/obs-secrets/incident-bot/url"),
+        ("pagerduty_configs", "/tmp/obs-secrets/pagerduty-payments/routing-key"),
+        ("slack_configs", "/tmp/obs-secrets/slack-payments/webhook-url"),
+    ]
+    # Apart from the paths, the config is the rendered one.
+    back = yaml.safe_dump(out).replace("/tmp/obs-secrets/", "/etc/alertmanager/secrets/")
+    assert yaml.safe_load(back) == rendered
+    assert yaml.safe_load(text) == rendered, "the input must not be modified"
+    # A *_file outside the Secrets mount is not a mounted credential: kept as is.
+    other = {"receivers": [{"name": "x", "webhook_configs": [{"url_file": "/var/run/other/url"}]}]}
+    assert loopback.alertmanager_config(other, "/tmp/s") == other
+
+
+def _live_rule_files(tmp_path) -> dict[str, str]:
+    from obsgen import generate
+    from tests.support.live_stack import LIVE_PROFILE, rule_files
+    from tests.support.render import helm_template, split
+
+    generate.write(generate.plan_profile(LIVE_PROFILE, tmp_path))
+    return rule_files(split(helm_template(values=(tmp_path / "live.yaml",))))
+
+
+def test_rule_group_intervals_and_alert_for_are_changed_only_where_asked(tmp_path):
+    """Rules 11 and 12, as the live tests use them: SLO groups every 5 s, the ticket's `for` 2m."""
+    rendered = _live_rule_files(tmp_path)
+    out = loopback.rule_files(rendered, {"slo-*": "5s"}, {"SLOErrorBudgetBurnSlow": "2m"})
+    assert set(out) == set(rendered)
+    changed = {name for name in rendered if out[name] != rendered[name]}
+    assert changed == {"slo.yaml"}  # every other file byte for byte
+    before, after = yaml.safe_load(rendered["slo.yaml"]), yaml.safe_load(out["slo.yaml"])
+    assert [g["interval"] for g in before["groups"]] == ["1m"]
+    assert [g["interval"] for g in after["groups"]] == ["5s"]
+    for old, new in zip(before["groups"][0]["rules"], after["groups"][0]["rules"], strict=True):
+        if new.get("alert") == "SLOErrorBudgetBurnSlow":
+            assert (old["for"], new["for"]) == ("15m", "2m")
+            new = {**new, "for": old["for"]}
+        assert new == old  # expressions, labels, annotations and the other alerts' `for` untouched
+    assert loopback.rule_files(rendered) == rendered

@@ -15,12 +15,36 @@ what cannot exist outside a cluster is changed, by these rules:
 3. The blackbox job's exporter address becomes the loopback exporter.
 4. Alertmanager discovery becomes a static list of loopback Alertmanagers.
 5. Rule files are read from a local directory.
-6. Command-line flags are taken from the rendered StatefulSet, with file
-   paths and listen addresses swapped for local ones; clustering flags are
-   rebuilt for loopback peers.
+6. Command-line flags are taken from the rendered StatefulSet (the
+   blackbox exporter's Deployment), with file paths and listen addresses
+   swapped for local ones; clustering flags are rebuilt for loopback peers.
 7. Flags the local binary does not have are dropped, by name in
    `unsupported`: Debian's Prometheus build omits the OTLP receiver that
    the upstream image (the one the chart deploys) has.
+8. Static targets may carry the labels the Kubernetes relabelling would
+   have set (`namespace`, `service`, `pod` …): a target is either
+   `host:port` or a target group `{targets: [...], labels: {...}}`. Rule 2
+   removes the rules that set them, and the generated rules select services
+   by them (`up{namespace, service}`, the RED recordings), so without them a
+   service's series would match nothing.
+9. The blackbox job's probe targets, in-cluster Service URLs such as
+   `http://checkout.shop.svc:8080/health`, are pointed at loopback
+   addresses by `host:port` (`probe_targets`); the probe path, module and
+   labels stay. Targets not in the map (external URLs) are kept as rendered.
+10. Alertmanager credential files (`*_file` settings: `url_file`,
+    `api_url_file`, `routing_key_file`, `auth_password_file` …) under the
+    mounted Secrets' directory are read from a local directory with the
+    same `<secret>/<key>` layout; the runner writes those files (the
+    in-cluster path is under /etc and cannot be written).
+11. Rule groups can be evaluated at a shorter interval than rendered, by
+    group name pattern (`intervals`, e.g. `{"slo-*": "5s"}`). Only the live
+    tests use it, on the SLO groups (rendered 1m): it shortens the wait for
+    a burn-rate page without touching scrape intervals, the other groups'
+    evaluation or any expression.
+12. An alert's `for` can be set by alert name (`alert_for`). The live tests
+    use it for one alert only: the SLO ticket (`SLOErrorBudgetBurnSlow`,
+    15m → the page's 2m), so that it fires within the test and its
+    inhibition by the page can be seen, never before the page itself.
 
 Everything else — global settings, external labels, alert relabelling,
 limits, the rules themselves — is used exactly as rendered.
@@ -29,26 +53,65 @@ limits, the rules themselves — is used exactly as rendered.
 from __future__ import annotations
 
 import copy
+import fnmatch
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import yaml
+
 _META = "__meta_kubernetes_"
+# Where the chart mounts each receiver Secret in Alertmanager (<dir>/<secret>/<key>);
+# obsgen.artifacts.alertmanager.SECRETS_DIR, repeated to keep this module free of the generator.
+ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets"
+
+# A static target: "host:port", or a target group with the labels Kubernetes relabelling would set (rule 8).
+Target = str | Mapping[str, Any]
 
 
 def _uses_kubernetes_meta(rule: Mapping[str, Any]) -> bool:
     return any(str(label).startswith(_META) for label in rule.get("source_labels", []))
 
 
+def _static_configs(targets: Sequence[Target]) -> list[dict[str, Any]]:
+    """Rule 8: plain addresses share one target group; labelled groups are kept apart."""
+    plain = [t for t in targets if isinstance(t, str)]
+    groups = [{"targets": plain}] if plain else []
+    for group in targets:
+        if isinstance(group, str):
+            continue
+        labels = {str(k): str(v) for k, v in group.get("labels", {}).items()}
+        meta = [k for k in labels if k.startswith("__meta_")]
+        if meta:
+            # Discovery meta labels never reach a scrape; a test relying on one would pass for the wrong reason.
+            raise ValueError(f"static target labels cannot be discovery meta labels: {', '.join(meta)}")
+        groups.append({"targets": list(group["targets"]), **({"labels": labels} if labels else {})})
+    return groups
+
+
+def _probe_target(target: str, probe_targets: Mapping[str, str]) -> str:
+    """Rule 9: the in-cluster host:port of a probe target (URL or bare host:port) → its loopback address."""
+    if target in probe_targets:  # tcp_connect probes name host:port only
+        return probe_targets[target]
+    parts = urllib.parse.urlsplit(target)
+    if parts.scheme and parts.netloc in probe_targets:
+        return urllib.parse.urlunsplit(parts._replace(netloc=probe_targets[parts.netloc]))
+    return target
+
+
 def prometheus_config(
     rendered: Mapping[str, Any],
-    targets: Mapping[str, Sequence[str]],
+    targets: Mapping[str, Sequence[Target]],
     alertmanagers: Sequence[str],
     rules_dir: str,
     blackbox: str | None = None,
+    probe_targets: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The rendered prometheus.yml, adapted by rules 1–5 above.
+    """The rendered prometheus.yml, adapted by rules 1–5, 8 and 9 above.
 
-    targets maps a job name (the `job` label) to host:port addresses.
+    targets maps a job name (the `job` label) to host:port addresses or
+    labelled target groups; probe_targets maps in-cluster host:port of the
+    blackbox job's targets to loopback ones.
     """
     config = copy.deepcopy(dict(rendered))
     jobs = []
@@ -58,12 +121,16 @@ def prometheus_config(
             if name not in targets:
                 continue
             del job["kubernetes_sd_configs"]
-            job["static_configs"] = [{"targets": list(targets[name])}]
+            job["static_configs"] = _static_configs(targets[name])
         relabel = [r for r in job.get("relabel_configs", []) if not _uses_kubernetes_meta(r)]
-        if blackbox and job.get("metrics_path") == "/probe":
-            for rule in relabel:
-                if rule.get("target_label") == "__address__" and "source_labels" not in rule:
-                    rule["replacement"] = blackbox
+        if job.get("metrics_path") == "/probe":
+            if blackbox:
+                for rule in relabel:
+                    if rule.get("target_label") == "__address__" and "source_labels" not in rule:
+                        rule["replacement"] = blackbox
+            if probe_targets:
+                for group in job.get("static_configs", []):
+                    group["targets"] = [_probe_target(t, probe_targets) for t in group["targets"]]
         if relabel:
             job["relabel_configs"] = relabel
         else:
@@ -139,3 +206,81 @@ def alertmanager_args(
         f"--cluster.advertise-address={cluster_listen}",
         *(f"--cluster.peer={peer}" for peer in peers),
     ]
+
+
+def blackbox_args(rendered_args: Sequence[str], config_file: str, listen: str) -> list[str]:
+    """The blackbox exporter Deployment's flags with a local module file and address (rule 6)."""
+    return _swap_flags(rendered_args, {"--config.file": config_file, "--web.listen-address": listen})
+
+
+def alertmanager_config(rendered: Mapping[str, Any], secrets_dir: str, mount_dir: str = ALERTMANAGER_SECRETS_DIR) -> dict[str, Any]:
+    """The rendered alertmanager.yml with credential files read from secrets_dir (rule 10).
+
+    Every `*_file` setting under mount_dir keeps its `<secret>/<key>` tail;
+    credential_files() lists the local files the caller must write.
+    """
+    prefix = mount_dir.rstrip("/") + "/"
+    local = secrets_dir.rstrip("/") + "/"
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, Mapping):
+            return {
+                key: local + value[len(prefix) :]
+                if str(key).endswith("_file") and isinstance(value, str) and value.startswith(prefix)
+                else walk(value)
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(copy.deepcopy(dict(rendered)))
+
+
+def credential_files(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(integration config key, file path) of every `*_file` setting in an Alertmanager config,
+    e.g. ("webhook_configs", "/tmp/x/shop-webhook/url"), in order and without repeats."""
+    found: list[tuple[str, str]] = []
+
+    def walk(node: Any, integration: str) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if str(key).endswith("_file") and isinstance(value, str):
+                    if (integration, value) not in found:
+                        found.append((integration, value))
+                else:
+                    walk(value, str(key) if str(key).endswith("_configs") else integration)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, integration)
+
+    walk(config, "")
+    return found
+
+
+def rule_files(
+    files: Mapping[str, str], intervals: Mapping[str, str] | None = None, alert_for: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Rendered rule files (name → YAML text), with group intervals (rule 11) and
+    alert `for` durations (rule 12) changed where asked; everything else as rendered.
+
+    intervals maps a group name pattern (fnmatch) to its new interval; alert_for
+    maps an alert name to its new `for`. Files nothing applies to are returned
+    unchanged, byte for byte.
+    """
+    intervals, alert_for = intervals or {}, alert_for or {}
+    out: dict[str, str] = {}
+    for name, text in files.items():
+        document = yaml.safe_load(text)
+        changed = False
+        for group in document.get("groups", []):
+            pattern = next((p for p in intervals if fnmatch.fnmatchcase(group["name"], p)), None)
+            if pattern is not None:
+                group["interval"] = intervals[pattern]
+                changed = True
+            for rule in group.get("rules", []):
+                if rule.get("alert") in alert_for:
+                    rule["for"] = alert_for[rule["alert"]]
+                    changed = True
+        out[name] = yaml.safe_dump(document, sort_keys=False) if changed else text
+    return out
