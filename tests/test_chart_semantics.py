@@ -596,6 +596,29 @@ def test_inhibition_rules_silence_the_redundant_alert(values_file):
     assert not any(_inhibits(r, down, down) for r in rules)
 
 
+def test_critical_alerts_inhibit_their_warning_twins(acme_values):
+    """ServiceErrorRatioHigh makes ServiceErrorRatioElevated redundant, a full
+    volume its filling-up warning, and so on: the catalogue's escalations."""
+    from obsgen.rules.alerts import ESCALATIONS
+    from tests.alert_cases import CASES
+
+    rules = _alertmanager_config(_render((str(acme_values),)))["inhibit_rules"]
+    rendered = {(r["source_matchers"][0], r["target_matchers"][0]): r for r in rules if len(r["source_matchers"]) == 1}
+    for e in ESCALATIONS:
+        # The object labels are labels both alerts really carry (their firing
+        # cases; `cluster` is the external label Prometheus adds on sending).
+        for name in (e.critical, e.warning):
+            carried = {k for case in CASES[name] for check in case.checks for alert in check.firing for k in alert.labels}
+            assert set(e.same) - {"cluster"} <= carried, (name, set(e.same) - carried)
+        rule = rendered[(f'alertname="{e.critical}"', f'alertname="{e.warning}"')]
+        obj = {label: f"x-{label}" for label in e.same}
+        critical = {**obj, "alertname": e.critical, "severity": "critical"}
+        warning = {**obj, "alertname": e.warning, "severity": "warning"}
+        assert _inhibits(rule, critical, warning) and not _inhibits(rule, warning, critical)
+        for label in e.same:
+            assert not _inhibits(rule, critical, {**warning, label: "another"}), (e, label)
+
+
 def test_every_secret_file_sits_in_a_mounted_secret(acme_values):
     objects = _render((str(acme_values),))
     config = _alertmanager_config(objects)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import SEVERITIES, Integration, Stack
-from ..rules import slo
+from ..rules import alerts, slo
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
 
@@ -63,6 +63,19 @@ INHIBIT_RULES: tuple[dict[str, Any], ...] = (
         "equal": _SAME_TARGET,
     },
 )
+
+
+def _escalation_rules(stack: Stack) -> list[dict[str, Any]]:
+    # The catalogue's warning twins (e.g. ServiceErrorRatioElevated) have
+    # their own names, so the same-alertname rule above never reaches them.
+    return [
+        {
+            "source_matchers": [f'alertname="{e.critical}"'],
+            "target_matchers": [f'alertname="{e.warning}"'],
+            "equal": list(e.same),
+        }
+        for e in alerts.escalations(stack)
+    ]
 
 
 def secret_file(integration: Integration) -> str:
@@ -171,7 +184,7 @@ def config(stack: Stack) -> dict[str, Any]:
         "global": {"resolve_timeout": "5m"},
         "route": _route(stack),
         # A faster SLO burn alert silences the slower ones of the same SLO.
-        "inhibit_rules": [dict(rule) for rule in INHIBIT_RULES] + slo.inhibit_rules(stack),
+        "inhibit_rules": [dict(rule) for rule in INHIBIT_RULES] + _escalation_rules(stack) + slo.inhibit_rules(stack),
         "receivers": _receivers(stack),
     }
 

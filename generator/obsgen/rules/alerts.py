@@ -845,6 +845,31 @@ CATALOGUE: tuple[AlertSpec, ...] = (
 BY_NAME = {spec.name: spec for spec in CATALOGUE}
 
 
+@dataclass(frozen=True)
+class Escalation:
+    """A critical alert that makes a warning of the catalogue redundant: the
+    same problem on the same object, further along. Alertmanager inhibits the
+    warning while the critical alert fires for an object with equal labels."""
+
+    critical: str
+    warning: str
+    same: tuple[str, ...]  # labels both alerts carry that name the object
+
+
+ESCALATIONS: tuple[Escalation, ...] = (
+    Escalation("ServiceErrorRatioHigh", "ServiceErrorRatioElevated", ("cluster", "namespace", "service")),
+    Escalation("PersistentVolumeAlmostFull", "PersistentVolumeFillingUp", ("cluster", "namespace", "persistentvolumeclaim")),
+    Escalation("NodeFilesystemAlmostFull", "NodeFilesystemFillingUp", ("cluster", "node", "device", "mountpoint")),
+    Escalation("KubePodCrashLooping", "KubePodRestartingFrequently", ("cluster", "namespace", "pod", "container")),
+)
+
+
+def escalations(stack: Stack) -> list[Escalation]:
+    """The escalations whose two alerts the stack generates."""
+    generated = {rule.name for rules in instances(stack).values() for rule in rules}
+    return [e for e in ESCALATIONS if e.critical in generated and e.warning in generated]
+
+
 def _in_tier(spec: AlertSpec, stack: Stack) -> bool:
     if TIER_ORDER.index(stack.tier.name) < TIER_ORDER.index(spec.pack):
         return False
