@@ -102,20 +102,13 @@ def bounds(s: dict[str, Any], shortened: bool) -> dict[str, tuple[float, float, 
     scrape, probe = seconds(s["scrape_interval"]), seconds(s["probe_interval"])
     wait, tick = seconds(s["critical"]["group_wait"]), seconds(s["critical"]["group_interval"])
     out: dict[str, tuple[float, float, str]] = {}
-    a = s["alerts"]["ServiceProbeFailing"]
-    ev, fr = seconds(a["interval"]), seconds(a["for"])
-    out["ServiceProbeFailing firing"] = (
-        fr + wait,
-        probe + ev + fr + wait,
-        f"next probe ≤ {probe} s + next evaluation ≤ {ev} s (pending) + for {fr} s + group_wait {wait} s",
-    )
-    a = s["alerts"]["TargetDown"]
-    ev, fr = seconds(a["interval"]), seconds(a["for"])
-    out["TargetDown firing"] = (
-        fr + wait,
-        scrape + ev + fr + wait,
-        f"next scrape ≤ {scrape} s + next evaluation ≤ {ev} s (pending) + for {fr} s + group_wait {wait} s",
-    )
+    for alert, interval, sample in (("ServiceProbeFailing", probe, "probe"), ("TargetDown", scrape, "scrape")):
+        ev, fr = seconds(s["alerts"][alert]["interval"]), seconds(s["alerts"][alert]["for"])
+        out[f"{alert} firing"] = (
+            fr + wait,
+            interval + ev + fr + wait,
+            f"next {sample} ≤ {interval} s + next evaluation ≤ {ev} s (pending) + for {fr} s + group_wait {wait} s",
+        )
     for alert, interval in (("ServiceProbeFailing", probe), ("TargetDown", scrape)):
         ev = seconds(s["alerts"][alert]["interval"])
         out[f"{alert} resolved"] = (
