@@ -14,25 +14,12 @@ import yaml
 
 from obsgen import loopback
 from tests.support.processes import Daemon, daemons, free_port, get_json, wait_for
-from tests.support.render import configmap_file, find, render_tier
-from tests.support.tools import tool
+from tests.support.render import configmap_file, container_args, find, render_tier, rule_files
+from tests.support.tools import tool, unsupported_prometheus_flags
 
 pytestmark = pytest.mark.e2e
 
 READY_TIMEOUT = 60
-
-
-def _container_args(objects, statefulset: str) -> list[str]:
-    (sts,) = find(objects, "StatefulSet", statefulset)
-    return sts["spec"]["template"]["spec"]["containers"][0]["args"]
-
-
-def _rule_files(objects) -> dict[str, str]:
-    files = {}
-    for cm in find(objects, "ConfigMap"):
-        if cm["metadata"].get("labels", {}).get("obs.dev/rule-file") == "true":
-            files.update(cm["data"])
-    return files
 
 
 @pytest.mark.parametrize("tier", ["basic", "advanced"])
@@ -48,7 +35,7 @@ def test_prometheus_and_alertmanager_run_the_rendered_configs(tier, tmp_path):
     am_config.write_text(configmap_file(objects, "obs-alertmanager-config", "alertmanager.yml"))
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
-    for name, text in _rule_files(objects).items():
+    for name, text in rule_files(objects).items():
         (rules_dir / name).write_text(text)
     rendered = yaml.safe_load(configmap_file(objects, "obs-prometheus-config", "prometheus.yml"))
     am_addresses = [f"127.0.0.1:{p}" for p in am_ports]
@@ -69,7 +56,7 @@ def test_prometheus_and_alertmanager_run_the_rendered_configs(tier, tmp_path):
             mesh = f"127.0.0.1:{mesh_ports[i]}" if mesh_ports else None
             peers = [f"127.0.0.1:{p}" for j, p in enumerate(mesh_ports) if j != i]
             args = loopback.alertmanager_args(
-                _container_args(objects, "obs-alertmanager"),
+                container_args(objects, "StatefulSet", "obs-alertmanager"),
                 str(am_config),
                 str(tmp_path / f"am-{i}"),
                 f"127.0.0.1:{port}",
@@ -78,12 +65,12 @@ def test_prometheus_and_alertmanager_run_the_rendered_configs(tier, tmp_path):
             )
             running.append(Daemon(f"alertmanager-{i}", [tool("alertmanager"), *args], tmp_path / f"am-{i}.log"))
         prom_args = loopback.prometheus_args(
-            _container_args(objects, "obs-prometheus"),
+            container_args(objects, "StatefulSet", "obs-prometheus"),
             str(prom_config),
             str(tmp_path / "tsdb"),
             f"127.0.0.1:{prom_port}",
             reload_interval="1s",
-            unsupported=_unsupported_flags(),
+            unsupported=unsupported_prometheus_flags(),
         )
         env = {**os.environ, "POD_NAME": "obs-prometheus-0"}
         running.append(Daemon("prometheus", [tool("prometheus"), *prom_args], tmp_path / "prometheus.log", env))
@@ -96,7 +83,7 @@ def test_prometheus_and_alertmanager_run_the_rendered_configs(tier, tmp_path):
         # Prometheus loaded the rendered rule files.
         groups = get_json(f"{prom}/api/v1/rules")["data"]["groups"]
         loaded = {g["name"]: len(g["rules"]) for g in groups}
-        expected = {g["name"]: len(g["rules"]) for text in _rule_files(objects).values() for g in yaml.safe_load(text)["groups"]}
+        expected = {g["name"]: len(g["rules"]) for text in rule_files(objects).values() for g in yaml.safe_load(text)["groups"]}
         assert loaded == expected
 
         # It found every Alertmanager.
@@ -138,15 +125,6 @@ def test_prometheus_and_alertmanager_run_the_rendered_configs(tier, tmp_path):
             20,
             running,
         )
-
-
-def _unsupported_flags() -> list[str]:
-    """Flags of the deployed image that the local (Debian) build lacks: loopback rule 7."""
-    import subprocess
-
-    proc = subprocess.run([tool("prometheus"), "--help"], capture_output=True, text=True)
-    known = proc.stdout + proc.stderr
-    return [flag for flag in ("--web.enable-otlp-receiver",) if flag not in known]
 
 
 def _seconds(duration: str) -> int:

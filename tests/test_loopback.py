@@ -140,8 +140,8 @@ def test_alertmanager_credential_files_are_read_locally(acme_values):
 
 def _live_rule_files(tmp_path) -> dict[str, str]:
     from obsgen import generate
-    from tests.support.live_stack import LIVE_PROFILE, rule_files
-    from tests.support.render import helm_template, split
+    from tests.support.live_stack import LIVE_PROFILE
+    from tests.support.render import helm_template, rule_files, split
 
     generate.write(generate.plan_profile(LIVE_PROFILE, tmp_path))
     return rule_files(split(helm_template(values=(tmp_path / "live.yaml",))))

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -44,8 +43,8 @@ from obsgen import generate, loopback
 from obsgen.profile import load as load_profile
 
 from .processes import Daemon, daemons, free_port, get_json, wait_for
-from .render import find, helm_template, split
-from .tools import ROOT, tool
+from .render import configmap_file, container_args, helm_template, rule_files, split
+from .tools import ROOT, tool, unsupported_prometheus_flags
 
 LIVE_PROFILE = ROOT / "tests" / "fixtures" / "profiles" / "live.yaml"
 READY_TIMEOUT = 60.0
@@ -331,31 +330,6 @@ def rendered_objects(profile: Path, workdir: Path) -> list[dict[str, Any]]:
     return split(helm_template(values=(values_dir / f"{load_profile(profile).name}.yaml",)))
 
 
-def _container_args(objects: list[dict[str, Any]], kind: str, name: str) -> list[str]:
-    (workload,) = find(objects, kind, name)
-    return list(workload["spec"]["template"]["spec"]["containers"][0].get("args", []))
-
-
-def _configmap(objects: list[dict[str, Any]], name: str, key: str) -> str:
-    (cm,) = find(objects, "ConfigMap", name)
-    return cm["data"][key]
-
-
-def rule_files(objects: list[dict[str, Any]]) -> dict[str, str]:
-    files: dict[str, str] = {}
-    for cm in find(objects, "ConfigMap"):
-        if cm["metadata"].get("labels", {}).get("obs.dev/rule-file") == "true":
-            files.update(cm["data"])
-    return files
-
-
-def unsupported_prometheus_flags() -> list[str]:
-    """Flags of the deployed image that the local (Debian) build lacks: loopback rule 7."""
-    proc = subprocess.run([tool("prometheus"), "--help"], capture_output=True, text=True, timeout=30)
-    known = proc.stdout + proc.stderr
-    return [flag for flag in ("--web.enable-otlp-receiver",) if flag not in known]
-
-
 def _scraped_services(profile: Path) -> list[dict[str, Any]]:
     """The profile's services; each runs as one reference service scraped on its /metrics."""
     services = load_profile(profile).data.get("services", [])
@@ -436,13 +410,13 @@ def live_stack(
 
             # Blackbox exporter: its rendered module file and Deployment flags.
             bb_config = workdir / "blackbox.yml"
-            bb_config.write_text(_configmap(objects, "obs-blackbox-exporter", "blackbox.yml"))
-            bb_args = loopback.blackbox_args(_container_args(objects, "Deployment", "obs-blackbox-exporter"), str(bb_config), bb_addr)
+            bb_config.write_text(configmap_file(objects, "obs-blackbox-exporter", "blackbox.yml"))
+            bb_args = loopback.blackbox_args(container_args(objects, "Deployment", "obs-blackbox-exporter"), str(bb_config), bb_addr)
             running.append(Daemon("blackbox_exporter", [tool("blackbox_exporter"), *bb_args], workdir / "blackbox.log"))
 
             # Alertmanager: credential files (rule 10) hold the receiver's URL.
             secrets_dir = workdir / "secrets"
-            am_rendered = yaml.safe_load(_configmap(objects, "obs-alertmanager-config", "alertmanager.yml"))
+            am_rendered = yaml.safe_load(configmap_file(objects, "obs-alertmanager-config", "alertmanager.yml"))
             am_config = loopback.alertmanager_config(am_rendered, str(secrets_dir))
             for integration, path in loopback.credential_files(am_config):
                 target = Path(path)
@@ -455,7 +429,7 @@ def live_stack(
             am_file = workdir / "alertmanager.yml"
             am_file.write_text(yaml.safe_dump(am_config, sort_keys=False))
             am_args = loopback.alertmanager_args(
-                _container_args(objects, "StatefulSet", "obs-alertmanager"), str(am_file), str(workdir / "alertmanager-data"), am_addr, None
+                container_args(objects, "StatefulSet", "obs-alertmanager"), str(am_file), str(workdir / "alertmanager-data"), am_addr, None
             )
             running.append(Daemon("alertmanager", [tool("alertmanager"), *am_args], workdir / "alertmanager.log"))
 
@@ -465,7 +439,7 @@ def live_stack(
             rendered_rules = rule_files(objects)
             for name, text in loopback.rule_files(rendered_rules, intervals, alert_for).items():
                 (rules_dir / name).write_text(text)
-            prom_rendered = yaml.safe_load(_configmap(objects, "obs-prometheus-config", "prometheus.yml"))
+            prom_rendered = yaml.safe_load(configmap_file(objects, "obs-prometheus-config", "prometheus.yml"))
             targets: dict[str, list[loopback.Target]] = {
                 "prometheus": [{"targets": [prom_addr], "labels": {"namespace": "monitoring", "pod": "obs-prometheus-0"}}],
                 "alertmanager": [{"targets": [am_addr], "labels": {"namespace": "monitoring", "pod": "obs-alertmanager-0"}}],
@@ -487,7 +461,7 @@ def live_stack(
             prom_file = workdir / "prometheus.yml"
             prom_file.write_text(yaml.safe_dump(prom_config, sort_keys=False))
             prom_args = loopback.prometheus_args(
-                _container_args(objects, "StatefulSet", "obs-prometheus"),
+                container_args(objects, "StatefulSet", "obs-prometheus"),
                 str(prom_file),
                 str(workdir / "tsdb"),
                 prom_addr,

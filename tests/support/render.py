@@ -58,6 +58,21 @@ def configmap_file(objects, configmap: str, key: str) -> str:
     return cm["data"][key]
 
 
+def container_args(objects, kind: str, name: str) -> list[str]:
+    """The first container's args of one workload (the flags loopback.*_args adapt)."""
+    (workload,) = find(objects, kind, name)
+    return list(workload["spec"]["template"]["spec"]["containers"][0].get("args", []))
+
+
+def rule_files(objects) -> dict[str, str]:
+    """Every rule file the rules subchart ships, by file name."""
+    files: dict[str, str] = {}
+    for cm in find(objects, "ConfigMap"):
+        if cm["metadata"].get("labels", {}).get("obs.dev/rule-file") == "true":
+            files.update(cm["data"])
+    return files
+
+
 def pod_specs(objects) -> list[tuple[str, dict[str, Any]]]:
     """(kind/name, pod spec) of every workload."""
     out = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,3 +28,10 @@ def tool(name: str) -> str:
     if found:
         return found
     raise MissingTool(f"{name} not found in {TOOLS_BIN} or on PATH: run `make tools` (ci/install-tools.sh)")
+
+
+def unsupported_prometheus_flags() -> list[str]:
+    """Flags of the deployed image that the local (Debian) build lacks: loopback rule 7."""
+    proc = subprocess.run([tool("prometheus"), "--help"], capture_output=True, text=True, timeout=30)
+    known = proc.stdout + proc.stderr
+    return [flag for flag in ("--web.enable-otlp-receiver",) if flag not in known]
