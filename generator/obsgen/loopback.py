@@ -60,10 +60,11 @@ from typing import Any
 
 import yaml
 
+from .artifacts.alertmanager import SECRETS_DIR
+
 _META = "__meta_kubernetes_"
-# Where the chart mounts each receiver Secret in Alertmanager (<dir>/<secret>/<key>);
-# obsgen.artifacts.alertmanager.SECRETS_DIR, repeated to keep this module free of the generator.
-ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets"
+# Where the chart mounts each receiver Secret in Alertmanager (<dir>/<secret>/<key>).
+ALERTMANAGER_SECRETS_DIR = SECRETS_DIR
 
 # A static target: "host:port", or a target group with the labels Kubernetes relabelling would set (rule 8).
 Target = str | Mapping[str, Any]
