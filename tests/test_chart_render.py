@@ -4,19 +4,17 @@ valid Prometheus, Alertmanager and blackbox configurations."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.support import k8s
+from tests.support import engines, k8s
 from tests.support.render import (
     CHART,
     ROOT,
     TIERS,
     RenderError,
     configmap_file,
-    find,
     helm_template,
     render_tier,
     split,
@@ -75,57 +73,19 @@ def test_every_object_is_namespaced_or_cluster_scoped_on_purpose(tier):
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_prometheus_config_passes_promtool(tier, tmp_path):
-    config = tmp_path / "prometheus.yml"
-    config.write_text(configmap_file(render_tier(tier), "obs-prometheus-config", "prometheus.yml"))
-    # --syntax-only: the config refers to in-cluster files (service-account
-    # token, rule directory); rule files are checked on their own below.
-    proc = subprocess.run([tool("promtool"), "check", "config", "--syntax-only", str(config)], capture_output=True, text=True)
+    proc = engines.promtool_config(render_tier(tier), tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_rule_files_pass_promtool(tier, tmp_path):
-    objects = render_tier(tier)
-    rule_maps = [o for o in find(objects, "ConfigMap") if o["metadata"].get("labels", {}).get("obs.dev/rule-file") == "true"]
-    assert rule_maps, "no rule ConfigMap rendered"
-    files = []
-    for cm in rule_maps:
-        for name, text in cm["data"].items():
-            path = tmp_path / name
-            path.write_text(text)
-            files.append(str(path))
-    proc = subprocess.run([tool("promtool"), "check", "rules", *files], capture_output=True, text=True)
+    proc = engines.promtool_rules(render_tier(tier), tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-def _amtool_check(config_text: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    """amtool check-config with stand-in files for every *_file secret path."""
-    config = yaml.safe_load(config_text)
-    secrets_root = tmp_path / "secrets"
-
-    def relocate(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key.endswith("_file") and isinstance(value, str) and value.startswith("/etc/alertmanager/secrets/"):
-                    stand_in = secrets_root / value.removeprefix("/etc/alertmanager/secrets/")
-                    stand_in.parent.mkdir(parents=True, exist_ok=True)
-                    stand_in.write_text("https://hooks.example.invalid/stand-in\n")
-                    node[key] = str(stand_in)
-                else:
-                    relocate(value)
-        elif isinstance(node, list):
-            for item in node:
-                relocate(item)
-
-    relocate(config)
-    path = tmp_path / "alertmanager.yml"
-    path.write_text(yaml.safe_dump(config))
-    return subprocess.run([tool("amtool"), "check-config", str(path)], capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_alertmanager_config_passes_amtool(tier, tmp_path):
-    proc = _amtool_check(configmap_file(render_tier(tier), "obs-alertmanager-config", "alertmanager.yml"), tmp_path)
+    proc = engines.amtool_config(configmap_file(render_tier(tier), "obs-alertmanager-config", "alertmanager.yml"), tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -135,7 +95,7 @@ def test_organisation_profile_renders_receivers_and_passes_amtool(acme_values, t
     config = yaml.safe_load(text)
     kinds = {key for r in config["receivers"] for key in r if key != "name"}
     assert kinds == {"slack_configs", "pagerduty_configs", "email_configs", "webhook_configs"}
-    proc = _amtool_check(text, tmp_path)
+    proc = engines.amtool_config(text, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for version in k8s.K8S_VERSIONS:
         assert k8s.problems(objects, version) == []

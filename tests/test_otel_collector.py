@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from obsgen import contract
 from obsgen.artifacts import otel
 from tests.support import k8s
 from tests.support.render import split
@@ -45,6 +46,7 @@ def _global(tier: str, ha: bool) -> dict[str, Any]:
         "imagePullSecrets": [],
         "storageClass": "",
         "highAvailability": ha,
+        "services": contract.values(contract.COMPONENTS),
     }
 
 
@@ -68,11 +70,6 @@ FIXTURES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         dict(logs=True, traces=True, metrics=True, sampling=otel.Sampling("tail"), trace_backend="tempo", gateway_replicas=3),
     ),
 }
-
-# Services of sibling subcharts the gateway exports to. They are not rendered
-# here (Loki and Tempo/Jaeger are not in the umbrella yet), so their names and
-# ports are the documented contract: "<release>-<component>.<ns>.svc:<port>".
-SIBLINGS = {"loki": 3100, "tempo": 4317, "jaeger": 4317, "prometheus": 9090}
 
 ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -304,47 +301,18 @@ def test_every_env_reference_is_set_on_the_container(name, helm, role):
     assert refs <= set(env), f"{role}: unset env vars {refs - set(env)}"
 
 
-def _service_ports(objs) -> dict[str, set[int]]:
-    return {f"{n}.{NAMESPACE}.svc": {p["port"] for p in s["spec"]["ports"]} for n, s in objects_of(objs, "Service").items()}
-
-
-def _endpoints(cfg: dict[str, Any]) -> list[str]:
-    out = []
-    for exp_id, conf in cfg["exporters"].items():
-        if "endpoint" in conf:
-            out.append(conf["endpoint"])
-        dns = conf.get("resolver", {}).get("dns")
-        if dns:
-            out.append(f"{dns['hostname']}:{dns['port']}")
-        assert "k8s" not in conf.get("resolver", {}), f"{exp_id}: the k8s resolver needs EndpointSlice RBAC the agent does not have"
-    return out
-
-
-@pytest.mark.parametrize("name,helm", CASES)
-@pytest.mark.parametrize("role", ROLES)
-def test_every_endpoint_names_a_service_and_its_port(name, helm, role):
-    objs = render(name, helm)
-    env = container_env(workloads(objs)[role])
-    services = _service_ports(objs)
-    siblings = {f"{RELEASE}-{c}.{NAMESPACE}.svc": {p} for c, p in SIBLINGS.items()}
-    for raw in _endpoints(config_of(objs, role)):
-        url = expand(raw, env)
-        m = re.fullmatch(r"(?:https?://)?([^:/]+):(\d+)(/.*)?", url)
-        assert m, f"{role}: endpoint {url!r} is not host:port"
-        host, port = m.group(1), int(m.group(2))
-        known = services.get(host) or siblings.get(host)
-        assert known, f"{role}: {url} names no rendered Service and no documented sibling"
-        assert port in known, f"{role}: {url}: {host} serves {sorted(known)}"
-
-
-def test_trace_backend_switch_changes_the_sibling():
-    tempo = container_env(workloads(render("tail-sampling"))["gateway"])["OBS_TRACES_OTLP"]
-    jaeger = container_env(workloads(render("head-sampling"))["gateway"])["OBS_TRACES_OTLP"]
-    assert tempo == f"{RELEASE}-tempo.{NAMESPACE}.svc:4317"
-    assert jaeger == f"{RELEASE}-jaeger.{NAMESPACE}.svc:4317"
-    gw = container_env(workloads(render("tail-sampling"))["gateway"])
-    assert gw["OBS_LOKI_OTLP"] == f"http://{RELEASE}-loki.{NAMESPACE}.svc:3100/otlp"
-    assert gw["OBS_PROMETHEUS_OTLP"] == f"http://{RELEASE}-prometheus.{NAMESPACE}.svc:9090/api/v1/otlp"
+def test_every_endpoint_comes_from_the_contract():
+    """Each address a collector config reads is a contract Service; the umbrella's
+    tests/test_wiring.py resolves the rendered addresses against the rendered Services."""
+    tempo = container_env(workloads(render("tail-sampling"))["gateway"])
+    jaeger = container_env(workloads(render("head-sampling"))["gateway"])
+    assert tempo["OBS_TRACES_OTLP"] == f"{contract.service_name('tempo', RELEASE)}.{NAMESPACE}.svc:4317"
+    assert jaeger["OBS_TRACES_OTLP"] == f"{contract.service_name('jaeger', RELEASE)}.{NAMESPACE}.svc:4317"
+    assert tempo["OBS_LOKI_OTLP"] == f"http://{contract.service_name('lokiWrite', RELEASE)}.{NAMESPACE}.svc:3100/otlp"
+    assert tempo["OBS_PROMETHEUS_OTLP"] == f"http://{contract.service_name('prometheus', RELEASE)}.{NAMESPACE}.svc:9090/api/v1/otlp"
+    # A tier without traces is handed no trace-store address at all.
+    logs_only = container_env(workloads(render("logs-only"))["gateway"])
+    assert "OBS_TRACES_OTLP" not in logs_only and "OBS_PROMETHEUS_OTLP" not in logs_only
 
 
 @pytest.mark.parametrize("name,helm", CASES)

@@ -334,7 +334,7 @@ def test_unreachable_prometheus_exits_2():
         (["--prometheus-url", "http://127.0.0.1:1", "--format", "xml"], "--format 'xml': expected one of markdown, json"),
         (["--prometheus-url", "http://127.0.0.1:1", "--fail-on", "always"], "--fail-on 'always'"),
         (["--prometheus-url", "http://127.0.0.1:1", "--at", "yesterday"], "--at 'yesterday'"),
-        (["--prometheus-url", "http://127.0.0.1:1", "--profile", "no-such.yaml"], "no such profile file"),
+        (["--prometheus-url", "http://127.0.0.1:1", "--profile", "no-such.yaml"], "no-such.yaml: no such file"),
     ],
 )
 def test_bad_options_exit_2(args, message):

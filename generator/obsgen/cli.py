@@ -6,12 +6,11 @@ import sys
 from pathlib import Path
 
 import typer
-import yaml
 
 from . import generate as gen
 from . import model, paths, schemas, yamlio
 from .errors import ObsgenError
-from .profile import load, load_builtin
+from .profile import load_builtin
 from .tiers import COMPONENTS, CONTAINERS, TIER_ORDER, TIERS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Generate obs values, rules and dashboards from tier profiles.")
@@ -30,12 +29,7 @@ def generate(
 ) -> None:
     """Generate values files (every built-in tier, or the given profiles)."""
     try:
-        outputs = []
-        if profiles:
-            for profile in profiles:
-                outputs += gen.plan_profile(profile, out_dir)
-        else:
-            outputs = gen.plan_builtin()
+        outputs = gen.plan_profiles(profiles, out_dir) if profiles else gen.plan_builtin()
     except ObsgenError as exc:
         _fail(exc)
     # Pages of alerts that no longer exist go too, so docs/runbooks holds
@@ -61,16 +55,11 @@ def generate(
 
 @app.command()
 def validate(file: Path = typer.Argument(..., help="A profile or a values file.")) -> None:
-    """Validate a profile (schema and cross-field checks) or a values file."""
+    """Validate a profile (everything `generate` checks, nothing written) or a values file."""
     try:
-        if not file.is_file():
-            raise ObsgenError(f"{file}: no such file")
-        try:
-            data = yamlio.load_file(file)
-        except yaml.YAMLError as exc:
-            raise ObsgenError(f"{file}: not valid YAML: {exc}") from exc
+        data = yamlio.load_file(file)
         if isinstance(data, dict) and ("tier" in data or "extends" in data):
-            profile = load(file)
+            profile = gen.check_profile(file)
             typer.echo(f"{file}: valid profile {profile.name!r} (tier {profile.tier})")
         else:
             schemas.validate(data, paths.VALUES_SCHEMA, str(file))
@@ -118,21 +107,8 @@ def tiers() -> None:
     typer.echo("\n".join(lines))
 
 
-# Replica count of each container, by tier; DaemonSet containers count per node.
-def _replicas(stack: model.Stack) -> dict[str, int]:
-    return {
-        "prometheus": stack.tier.prometheus_replicas,
-        "alertmanager": stack.tier.alertmanager_replicas,
-        "grafana": 1,
-        "grafanaDashboardSidecar": 1,
-        "kubeStateMetrics": 1,
-        "blackboxExporter": 1,
-        "otelGateway": stack.tier.otel_gateway_replicas,
-    }
-
-
+# The component that switches each container on (sidecars go with their pod).
 _OWNER = {"grafanaDashboardSidecar": "grafana", "otelAgent": "otelCollector", "otelGateway": "otelCollector"}
-_PER_NODE = {"nodeExporter", "otelAgent"}
 
 
 def _backend_requests(stack: model.Stack) -> list[tuple[int, dict]]:
@@ -156,17 +132,17 @@ def _backend_requests(stack: model.Stack) -> list[tuple[int, dict]]:
 def requests_total(stack: model.Stack) -> dict[str, float]:
     """Summed requests of a stack: cluster-wide workloads, and per node for DaemonSets."""
     total = {"cpu": 0.0, "memory": 0.0, "node_cpu": 0.0, "node_memory": 0.0}
-    replicas = _replicas(stack)
     for container in CONTAINERS:
         if not stack.enabled(_OWNER.get(container, container)):
             continue
         size = stack.sizes[container]
-        if container in _PER_NODE:
+        count = stack.tier.replicas(container)
+        if count is None:
             total["node_cpu"] += _cpu_millis(size.cpu)
             total["node_memory"] += _mem_mib(size.memory)
         else:
-            total["cpu"] += replicas[container] * _cpu_millis(size.cpu)
-            total["memory"] += replicas[container] * _mem_mib(size.memory)
+            total["cpu"] += count * _cpu_millis(size.cpu)
+            total["memory"] += count * _mem_mib(size.memory)
     for count, resources in _backend_requests(stack):
         total["cpu"] += count * _cpu_millis(resources["requests"]["cpu"])
         total["memory"] += count * _mem_mib(resources["requests"]["memory"])

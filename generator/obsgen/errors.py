@@ -9,6 +9,15 @@ class ObsgenError(Exception):
     """A problem in the user's input. The message is printed as is."""
 
 
+class FileError(ObsgenError):
+    """A file that cannot be read as what it should be; `reason` without the file name."""
+
+    def __init__(self, source: str, reason: str):
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")
+
+
 def field_path(parts: Iterable[object]) -> str:
     """Render a JSON path like services[2].team from its parts."""
     out = ""

@@ -11,10 +11,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import model, paths, schemas, yamlio
+from . import checks, model, paths, rules, schemas, yamlio
 from .artifacts import instrumentation
 from .artifacts import values as values_artifact
-from .profile import Profile, builtin_names, load, load_builtin
+from .errors import ObsgenError, ValidationErrors
+from .profile import Profile, builtin_names, builtin_path, load, load_builtin
 from .rules import runbooks, slo
 
 DEFAULT_TIER = "basic"  # the chart's own values.yaml: `helm install` without -f
@@ -37,8 +38,15 @@ def _header(profile: Profile, command: str, note: str = "") -> str:
 
 
 def values_text(profile: Profile, command: str, note: str = "") -> str:
-    document = values_artifact.build(model.build(profile))
+    stack = model.build(profile)
+    problems = rules.profile_problems(stack, profile.data)
+    if problems:
+        raise ValidationErrors(paths.display(profile.source), problems)
+    document = values_artifact.build(stack)
     schemas.validate(document, paths.VALUES_SCHEMA, f"values generated from {paths.display(profile.source)}")
+    problems = checks.problems(document)
+    if problems:
+        raise ValidationErrors(paths.display(profile.source), problems)
     return _header(profile, command, note) + yamlio.dump(document)
 
 
@@ -89,10 +97,49 @@ def plan_builtin() -> list[Output]:
     return outputs
 
 
-def plan_profile(profile_path: Path, out_dir: Path) -> list[Output]:
+def _profile_values(profile_path: Path) -> tuple[Profile, str]:
     profile = load(profile_path)
-    command = f"obsgen generate {paths.display(profile_path)}"
-    return [Output(out_dir / f"{profile.name}.yaml", values_text(profile, command))]
+    return profile, values_text(profile, f"obsgen generate {paths.display(profile_path)}")
+
+
+def check_profile(profile_path: Path) -> Profile:
+    """Everything `generate` checks for this profile, with nothing written: `obsgen validate`."""
+    return _profile_values(profile_path)[0]
+
+
+def plan_profile(profile_path: Path, out_dir: Path) -> list[Output]:
+    profile, text = _profile_values(profile_path)
+    return [Output(out_dir / f"{profile.name}.yaml", text)]
+
+
+def _committed() -> dict[Path, str]:
+    """Files `obsgen generate` owns in the repository, with what owns them."""
+    owned = {(paths.VALUES_DIR / f"{tier}.yaml").resolve(): f"the built-in {tier} tier" for tier in builtin_names()}
+    owned[paths.CHART_VALUES.resolve()] = "the chart's defaults"
+    return owned
+
+
+def plan_profiles(profile_paths: list[Path], out_dir: Path) -> list[Output]:
+    """Values of each given profile, refusing any output that would replace an
+    input or a file the built-in tiers own, or that two profiles would share."""
+    outputs: list[Output] = []
+    inputs = {p.resolve(): p for p in profile_paths}
+    committed = _committed()
+    for profile_path in profile_paths:
+        (out,) = plan_profile(profile_path, out_dir)
+        target = out.path.resolve()
+        where = f"{paths.display(profile_path)}: name"
+        if target in inputs:
+            raise ObsgenError(f"{where}: the output {paths.display(out.path)} would overwrite the input {paths.display(inputs[target])}")
+        if target in committed and profile_path.resolve() != builtin_path(out.path.stem).resolve():
+            raise ObsgenError(
+                f"{where}: the output {paths.display(out.path)} is the committed values of {committed[target]};"
+                " rename the profile or pass --out-dir"
+            )
+        if any(o.path.resolve() == target for o in outputs):
+            raise ObsgenError(f"{where}: another profile of this run also writes {paths.display(out.path)}")
+        outputs.append(out)
+    return outputs
 
 
 def write(outputs: list[Output]) -> list[Path]:

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import paths, schemas, yamlio
 from .errors import ObsgenError, ValidationErrors
 
@@ -53,12 +51,7 @@ def merge(base: Any, override: Any) -> Any:
 
 def _read(path: Path) -> dict[str, Any]:
     source = paths.display(path)
-    if not path.is_file():
-        raise ObsgenError(f"{source}: no such profile file")
-    try:
-        data = yamlio.load_file(path)
-    except yaml.YAMLError as exc:
-        raise ObsgenError(f"{source}: not valid YAML: {exc}") from exc
+    data = yamlio.load_file(path)
     if not isinstance(data, dict):
         raise ObsgenError(f"{source}: (top level): a profile is a mapping, got {type(data).__name__}")
     schemas.validate(data, paths.PROFILE_SCHEMA, source)

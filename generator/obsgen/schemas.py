@@ -23,12 +23,18 @@ def _validator(schema_path: Path) -> validators.Validator:
     return cls(schema, format_checker=FormatChecker())
 
 
+_MAX_REASON = 240
+
+
 def _reason(error: ValidationError) -> str:
     # oneOf/anyOf/if-then errors are vague at the top; the most specific
     # sub-error says what is actually wrong.
     if error.context:
         return _reason(best_match(error.context))
-    return error.message
+    # The message starts with the offending value's repr, which can be a
+    # whole subtree: one line, bounded.
+    text = " ".join(error.message.split())
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
 
 
 def _path(error: ValidationError) -> str:

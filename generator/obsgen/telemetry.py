@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from . import promql
+
 # Bucket upper bounds (seconds) that each preset's instrumentation emits by
 # default: the OTel SDKs' explicit-bucket default for
 # http.server.request.duration, and prometheus_client's DEFAULT_BUCKETS.
@@ -37,13 +39,13 @@ class Contract:
 
     def matchers(self, extra: str = "") -> str:
         """`{label="value",...}` selecting this service's series, plus extra matchers."""
-        parts = [f'{k}="{v}"' for k, v in self.selector]
+        parts = [promql.matcher(k, "=", v) for k, v in self.selector]
         if extra:
             parts.append(extra)
         return "{" + ", ".join(parts) + "}"
 
     def error_matcher(self, status_regex: str = "5..") -> str:
-        return f'{self.status}=~"{status_regex}"'
+        return promql.matcher(self.status, "=~", status_regex)
 
 
 PRESETS: Mapping[str, Contract] = {

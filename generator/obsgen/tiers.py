@@ -57,6 +57,26 @@ class Size:
         }
 
 
+# How many of each container a tier runs: a fixed count, a Tier field, or
+# None for one per node. `obsgen tiers` sums requests with it.
+CONTAINER_SCALE: Mapping[str, int | str | None] = MappingProxyType(
+    {
+        "prometheus": "prometheus_replicas",
+        "alertmanager": "alertmanager_replicas",
+        # One replica: several would need a shared database (see values.py).
+        "grafana": 1,
+        "grafanaDashboardSidecar": 1,
+        "nodeExporter": None,
+        "kubeStateMetrics": 1,
+        "blackboxExporter": 1,
+        "otelAgent": None,
+        "otelGateway": "otel_gateway_replicas",
+    }
+)
+if set(CONTAINER_SCALE) != set(CONTAINERS):  # a container without a count would drop out of every total
+    raise ValueError(f"tier table: CONTAINER_SCALE and CONTAINERS differ: {sorted(set(CONTAINER_SCALE) ^ set(CONTAINERS))}")
+
+
 def _sizes(**sizes: Size) -> Mapping[str, Size]:
     missing = set(CONTAINERS) - set(sizes)
     if missing:  # a row without a size would render a container without limits
@@ -86,6 +106,11 @@ class Tier:
     traces: bool = False
     trace_sampling: str = "none"
     otel_gateway_replicas: int = 1
+
+    def replicas(self, container: str) -> int | None:
+        """How many of this container the tier runs; None: one per node (DaemonSets)."""
+        scale = CONTAINER_SCALE[container]
+        return scale if isinstance(scale, int) or scale is None else getattr(self, scale)
 
 
 _CORE = frozenset({"prometheus", "alertmanager", "grafana", "kubeStateMetrics", "blackboxExporter"})

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .. import yamlio
+from .. import contract, yamlio
 from ..images import IMAGES
 from ..tiers import APP_INSTRUMENTATION, TIER_ORDER, TIERS, AppInstrumentation, Tier
 from . import otel
@@ -51,11 +51,18 @@ DEFAULT_OBS_NAMESPACE = "monitoring"
 OTLP_PROTOCOL = "http/protobuf"
 LOOPBACK = "127.0.0.1"
 SIDECAR_ENDPOINT = f"http://{LOOPBACK}:{otel.PORT_OTLP_HTTP}"
+
+
 # The node agent's Service (internalTrafficPolicy: Local, so the app's own
 # node's agent answers; see the otel-collector subchart's services.yaml).
-AGENT_ENDPOINT = f"http://{RELEASE}-otel-collector-agent.{NAMESPACE}.svc:{otel.PORT_OTLP_HTTP}"
-GATEWAY_OTLP = f"{RELEASE}-otel-collector-gateway.{NAMESPACE}.svc:{otel.PORT_OTLP_GRPC}"
-GATEWAY_HEADLESS = f"{RELEASE}-otel-collector-gateway-headless.{NAMESPACE}.svc"
+# Names and ports come from the wiring contract, as the umbrella renders them.
+def _host(service: str) -> str:
+    return f"{contract.service_name(service, RELEASE)}.{NAMESPACE}.svc"
+
+
+AGENT_ENDPOINT = f"http://{_host('otelAgent')}:{contract.SERVICES['otelAgent'].ports['otlp-http']}"
+GATEWAY_OTLP = f"{_host('otelGateway')}:{contract.SERVICES['otelGateway'].ports['otlp-grpc']}"
+GATEWAY_HEADLESS = _host("otelGatewayHeadless")
 
 SIDECAR_CONTAINER = "otel-collector"
 SIDECAR_UID = 10001  # the contrib image's own non-root user

@@ -18,9 +18,11 @@ parameters below (logs/traces/metrics switches and a Sampling).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..contract import Endpoint
 from ..images import IMAGES
 
 # Contrib, not the -k8s distribution: -k8s lacks nothing we use today, but the
@@ -32,11 +34,13 @@ ENV_POD_IP = "OBS_POD_IP"  # status.podIP: listeners bind to the pod IP, not 0.0
 ENV_NODE_NAME = "OBS_NODE_NAME"  # spec.nodeName: k8s_attributes watches only this node's pods
 ENV_NAMESPACE = "OBS_NAMESPACE"  # release namespace
 ENV_RELEASE = "OBS_RELEASE"  # release name
-ENV_GATEWAY_OTLP = "OBS_GATEWAY_OTLP"  # <release>-otel-collector-gateway.<ns>.svc:4317
-ENV_GATEWAY_HEADLESS = "OBS_GATEWAY_HEADLESS"  # <release>-otel-collector-gateway-headless.<ns>.svc
-ENV_TRACES_OTLP = "OBS_TRACES_OTLP"  # <release>-<tempo|jaeger>.<ns>.svc:4317
-ENV_LOKI_OTLP = "OBS_LOKI_OTLP"  # http://<release>-loki.<ns>.svc:3100/otlp
-ENV_PROMETHEUS_OTLP = "OBS_PROMETHEUS_OTLP"  # http://<release>-prometheus.<ns>.svc:9090/api/v1/otlp
+# Addresses of other Services: the chart renders each from the wiring
+# contract (obsgen.contract) as `endpoints` below says.
+ENV_GATEWAY_OTLP = "OBS_GATEWAY_OTLP"
+ENV_GATEWAY_HEADLESS = "OBS_GATEWAY_HEADLESS"
+ENV_TRACES_OTLP = "OBS_TRACES_OTLP"
+ENV_LOKI_OTLP = "OBS_LOKI_OTLP"
+ENV_PROMETHEUS_OTLP = "OBS_PROMETHEUS_OTLP"
 # Optional log export to an existing Elasticsearch/OpenSearch (gateway only,
 # set by the chart when otelCollector.logExport.enabled).
 ENV_LOG_EXPORT_URL = "OBS_LOG_EXPORT_URL"  # otelCollector.logExport.url
@@ -61,6 +65,28 @@ SAMPLING_MODES = ("none", "head", "tail")
 
 def env(name: str) -> str:
     return "${env:" + name + "}"
+
+
+def endpoints(trace_backend: str) -> dict[str, Endpoint]:
+    """Every address variable a collector config may reference, as contract Services."""
+    return {
+        ENV_GATEWAY_OTLP: Endpoint("otelGateway", "otlp-grpc"),
+        # The load_balancing exporter's DNS resolver adds the port itself.
+        ENV_GATEWAY_HEADLESS: Endpoint("otelGatewayHeadless", "otlp-grpc", with_port=False),
+        # Tempo and Jaeger (v2) both take OTLP/gRPC.
+        ENV_TRACES_OTLP: Endpoint(trace_backend, "otlp-grpc"),
+        # Loki 3's native OTLP ingestion, on the write path.
+        ENV_LOKI_OTLP: Endpoint("lokiWrite", "http", scheme="http", path="/otlp"),
+        # Prometheus 3 started with --web.enable-otlp-receiver.
+        ENV_PROMETHEUS_OTLP: Endpoint("prometheus", "http", scheme="http", path="/api/v1/otlp"),
+    }
+
+
+def referenced_endpoints(trace_backend: str, *configs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The address variables these configs read, for the chart to set: no more, so
+    a workload is never handed the address of a Service this tier does not run."""
+    text = json.dumps(configs)
+    return [ep.as_values(name) for name, ep in endpoints(trace_backend).items() if env(name) in text]
 
 
 @dataclass(frozen=True)
@@ -370,14 +396,17 @@ def values(
     if export and not (export.get("url") and export.get("existingSecret")):
         raise ValueError("log export needs a url and an existingSecret")
     export_index = export.get("index", "obs-logs") if export else None
+    agent = agent_config(**signals, sampling=sampling) if active else {}
+    gateway = gateway_config(**signals, sampling=sampling, log_export_index=export_index) if active else {}
     return {
         "enabled": enabled and active,
         "component": "telemetry-pipeline",
         "image": dict(image or IMAGE),
         "traces": {"backend": trace_backend},
+        "endpoints": referenced_endpoints(trace_backend, agent, gateway),
         "agent": {
             "resources": agent_resources,
-            "config": agent_config(**signals, sampling=sampling) if active else {},
+            "config": agent,
         },
         "gateway": {
             # Tail sampling wants stable members behind the headless Service the
@@ -385,7 +414,7 @@ def values(
             "kind": "StatefulSet" if traces and sampling.mode == "tail" else "Deployment",
             "replicas": gateway_replicas,
             "resources": gateway_resources,
-            "config": gateway_config(**signals, sampling=sampling, log_export_index=export_index) if active else {},
+            "config": gateway,
             "podDisruptionBudget": {"enabled": disruption_budget, "maxUnavailable": 1},
             "topologySpread": {"enabled": topology_spread, "whenUnsatisfiable": "ScheduleAnyway"},
         },

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import dashboards, rules
+from .. import contract, dashboards, rules
 from ..model import Stack
 from ..tiers import APP_INSTRUMENTATION
 from . import alertmanager, blackbox, instrumentation, logs_traces, otel
@@ -179,6 +179,9 @@ def build(stack: Stack) -> dict[str, Any]:
             "imagePullSecrets": [{"name": n} for n in stack.image_pull_secrets],
             "storageClass": stack.storage_class,
             "highAvailability": stack.tier.high_availability,
+            # The wiring contract: every Service name and port that crosses
+            # a subchart, for the Service's chart and its clients alike.
+            "services": contract.values(stack.components or stack.tier.components),
         },
         "prometheus": _prometheus(stack, rule_files),
         "alertmanager": _alertmanager(stack),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from .. import promql
 from ..model import Stack
 from ..rules import alerts as alert_catalogue
 from ..rules import recordings as rec
@@ -901,7 +902,7 @@ def _pairs(stack: Stack, recording: str, extra: tuple[str, ...] = ()) -> str:
         for dep in service.dependencies:
             target = next((s for s in stack.services if s.name == dep.service), None)
             if target:
-                selector = sel(f'service="{target.name}"', f'namespace="{target.namespace}"', *extra)
+                selector = sel(promql.matcher("service", "=", target.name), promql.matcher("namespace", "=", target.namespace), *extra)
                 terms.append(_tagged(f"{recording}{selector}", {"caller": service.name, "dependency": dep.name}))
     return "\nor\n".join(terms)
 
@@ -1286,7 +1287,7 @@ _PER = {"second": "", "minute": " * 60", "hour": " * 3600"}
 def kpi_expr(stack: Stack, namespace: str, service: str, kpi_name: str) -> str:
     svc = next(s for s in stack.services if s.name == service and s.namespace == namespace)
     kpi = next(k for k in svc.business if k.name == kpi_name)
-    matchers = [f'{k}="{v}"' for k, v in svc.contract.selector]
+    matchers = [promql.matcher(k, "=", v) for k, v in svc.contract.selector]
     by = f" by ({', '.join(kpi.by)})" if kpi.by else ""
     if kpi.type == "counter":
         return f"{kpi.aggregation}{by} ({_rate(kpi.metric, *matchers)}){_PER[kpi.per]}"

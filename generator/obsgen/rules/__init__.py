@@ -8,11 +8,30 @@ decides which group lands in which file.
 
 from __future__ import annotations
 
+import dataclasses
+from functools import cache
 from typing import Any
 
-from ..model import Stack
+from ..model import Service, Stack
+from ..tiers import TIER_ORDER
 from . import alerts, recordings, self_monitoring, slo
 from .types import AlertRule, RuleGroup
+
+
+def _as_profiled(stack: Stack, group: RuleGroup, services: dict[tuple[str, str], Service]) -> RuleGroup:
+    """The profile's alerts.disabled and alerts.overrides (`for`), applied to every
+    alert whatever builder made it: catalogue, self-monitoring or SLO."""
+    rules = []
+    for rule in group.rules:
+        if isinstance(rule, AlertRule):
+            service = services.get((rule.labels.get("service", ""), rule.labels.get("namespace", "")))
+            if rule.name in stack.alerts_disabled or (service and rule.name in service.alerts_disabled):
+                continue
+            for overrides in (stack.alert_overrides, service.alert_overrides if service else {}):
+                if (o := overrides.get(rule.name)) and o.for_:
+                    rule = dataclasses.replace(rule, for_=o.for_)
+        rules.append(rule)
+    return dataclasses.replace(group, rules=tuple(rules))
 
 
 def rule_groups(stack: Stack) -> dict[str, list[RuleGroup]]:
@@ -24,7 +43,49 @@ def rule_groups(stack: Stack) -> dict[str, list[RuleGroup]]:
     for group in alerts.groups(stack):
         files[f"{group.name.removeprefix('obs-')}.yaml"] = [group]
     files["slo.yaml"] = slo.rule_groups(stack)
-    return {name: groups for name, groups in files.items() if groups}
+    services = {(s.name, s.namespace): s for s in stack.services}
+    files = {name: [_as_profiled(stack, g, services) for g in groups] for name, groups in files.items()}
+    return {name: groups for name, groups in files.items() if any(g.rules for g in groups)}
+
+
+@cache
+def known_alerts() -> dict[str, bool]:
+    """Every alert name obs can generate in some tier, and whether it has a threshold to override."""
+    from ..model import build
+    from ..profile import load_builtin
+
+    names = {spec.name: spec.threshold is not None for spec in alerts.CATALOGUE}
+    for tier in TIER_ORDER:
+        for rule in self_monitoring.groups(build(load_builtin(tier)))[0].alerts:
+            names.setdefault(rule.name, False)
+    for rule, _ in slo.catalogue():
+        names.setdefault(rule.name, False)
+    return names
+
+
+def profile_problems(stack: Stack, data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Alert names in alerts.disabled / alerts.overrides (top level and per service) that obs never generates."""
+    known = known_alerts()
+    problems = []
+    sections = [("alerts", data.get("alerts", {}))]
+    sections += [(f"services[{i}].alerts", s.get("alerts", {})) for i, s in enumerate(data.get("services", []))]
+    for path, section in sections:
+        for i, name in enumerate(section.get("disabled", [])):
+            if name not in known:
+                problems.append((f"{path}.disabled[{i}]", f"{name!r} is not an alert obs generates{_hint(name, known)}"))
+        for name, override in section.get("overrides", {}).items():
+            if name not in known:
+                problems.append((f"{path}.overrides.{name}", f"{name!r} is not an alert obs generates{_hint(name, known)}"))
+            elif "threshold" in override and not known[name]:
+                problems.append((f"{path}.overrides.{name}.threshold", f"{name} has no threshold to override; only `for` applies"))
+    return problems
+
+
+def _hint(name: str, known: dict[str, bool]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def rule_files(stack: Stack) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ only recorded when their denominator is positive.
 
 from __future__ import annotations
 
+from .. import promql
 from ..model import Service, Stack
 from .types import RecordingRule, RuleGroup
 
@@ -50,7 +51,7 @@ def service_labels(service: Service) -> dict[str, str]:
 
 def service_selector(service: Service) -> str:
     """Selects the service's recorded series."""
-    return f'{{service="{service.name}", namespace="{service.namespace}"}}'
+    return "{" + promql.matcher("service", "=", service.name) + ", " + promql.matcher("namespace", "=", service.namespace) + "}"
 
 
 def _red(stack: Stack, service: Service) -> list[RecordingRule]:

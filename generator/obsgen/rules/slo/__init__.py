@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from ... import promql
 from ...model import Stack
 from ...tiers import TIER_ORDER
 from ..types import AlertRule, RuleGroup
@@ -55,11 +56,24 @@ def slos(stack: Stack) -> list[SLO]:
     found = profile.slos(stack, problems) + imports.slos(stack, source, problems)
     first: dict[str, SLO] = {}
     for slo in found:
+        _check_queries(slo, problems)
         if slo.name in first:
             problems.add(slo.file, f"{slo.field}.name", f"SLO name {slo.name!r} is already used by {first[slo.name].source}")
         first.setdefault(slo.name, slo)
     problems.raise_if_any()
     return found
+
+
+def _check_queries(slo: SLO, problems: Problems) -> None:
+    """The SLI's queries as the recordings will hold them must parse: a query
+    from a file (Sloth, OpenSLO, a ratio) is PromQL Prometheus has not seen yet."""
+    for what, expr in (("events", slo.sli.total_in("5m")), ("bad events", slo.sli.bad_in("5m"))):
+        if not expr:
+            continue
+        try:
+            promql.check(expr)
+        except promql.PromQLError as exc:
+            problems.add(slo.file, f"{slo.field}.sli", f"the {what} query {exc}")
 
 
 def _alerting(stack: Stack) -> TierAlerting:

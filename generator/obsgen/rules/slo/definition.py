@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ... import promql
 from .sli import SLI
 from .windows import Pair
 
@@ -47,7 +48,7 @@ class SLO:
 
     @property
     def selector(self) -> str:
-        return f'{{slo="{self.name}"}}'
+        return "{" + promql.matcher("slo", "=", self.name) + "}"
 
     @property
     def series_labels(self) -> dict[str, str]:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import yaml
-
-from ... import paths
+from ... import paths, yamlio
+from ...errors import FileError
 from ...model import Stack
 from . import openslo, sloth
 from .definition import SLO
@@ -15,22 +12,18 @@ from .validate import Problems
 _NEITHER = "neither a Sloth prometheus/v1 file (version, service, slos) nor OpenSLO v1 objects (apiVersion: openslo/v1)"
 
 
-def _documents(text: str) -> list[Any]:
-    return [doc for doc in yaml.safe_load_all(text) if doc is not None]
-
-
 def slos(stack: Stack, profile_source: str, problems: Problems) -> list[SLO]:
     reader = openslo.Reader(stack, problems)
     out: list[SLO] = []
     for k, path in enumerate(stack.slo_files):
         src = paths.display(path)
-        if not path.is_file():
+        if not path.exists():
             problems.add(profile_source, f"sloFiles[{k}]", f"no such file: {src}")
             continue
         try:
-            documents = _documents(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            problems.add(src, "(top level)", f"not valid YAML: {exc}")
+            documents = [doc for doc in yamlio.load_documents(path) if doc is not None]
+        except FileError as exc:
+            problems.add(profile_source, f"sloFiles[{k}]", f"{src}: {exc.reason}")
             continue
         if not documents:
             problems.add(src, "(top level)", "the file holds no SLO")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ... import paths
+from ... import paths, promql
 from ...model import Dependency, Service, Stack
 from . import sli as slis
 from . import validate
@@ -42,7 +42,11 @@ def _sli(stack: Stack, service: Service, spec: dict[str, Any], path: str, proble
     if kind == "availability":
         return slis.availability(contract), False
     if kind == "error-rate":
-        return slis.error_rate(contract, spec.get("errorStatus", "5..")), False
+        try:
+            return slis.error_rate(contract, spec.get("errorStatus", "5..")), False
+        except promql.PromQLError as exc:
+            problems.append((f"{path}.errorStatus", str(exc)))
+            return None, False
     if kind == "latency":
         threshold = spec.get("latency", {}).get("threshold")
         if not any(math.isclose(float(threshold), b, rel_tol=1e-9) for b in contract.buckets):
@@ -76,9 +80,19 @@ def _sli(stack: Stack, service: Service, spec: dict[str, Any], path: str, proble
         return slis.dependency_probe(service.name, name), True
     if kind == "ratio":
         ratio = spec.get("ratio", {})
-        return slis.counters(ratio.get("errors", ""), ratio.get("total", "")), False
+        bad = [(f"{path}.ratio.{key}", exc) for key in ("errors", "total") if (exc := _parse_error(ratio.get(key, "")))]
+        problems.extend((field, f"{ratio.get(field.rsplit('.', 1)[1])!r} {exc}") for field, exc in bad)
+        return (None if bad else slis.counters(ratio.get("errors", ""), ratio.get("total", ""))), False
     problems.append((f"{path}.type", f"unknown SLO type {kind!r}"))
     return None, False
+
+
+def _parse_error(expr: str) -> str:
+    try:
+        promql.check(expr)
+    except promql.PromQLError as exc:
+        return str(exc)
+    return ""
 
 
 def slos(stack: Stack, problems: Problems) -> list[SLO]:

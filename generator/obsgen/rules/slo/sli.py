@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ... import promql
 from ...telemetry import Contract, le_matcher
 from .windows import seconds
 
@@ -86,7 +87,8 @@ def dependency_service(contract: Contract, dependency: str, callee: str) -> SLI:
 
 
 def dependency_probe(service: str, dependency: str) -> SLI:
-    probes = f'probe_success{{job="blackbox", service="{service}", dependency="{dependency}"}}'
+    matchers = ", ".join(promql.matcher(k, "=", v) for k, v in (("job", "blackbox"), ("service", service), ("dependency", dependency)))
+    probes = f"probe_success{{{matchers}}}"
     total = f"sum(count_over_time({probes}[$window]))"
     return SLI(
         kind="dependency",

@@ -29,12 +29,12 @@ credentials reach it as environment variables, read as ${env:VAR}.
 - name: JAEGER_ES_USERNAME
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.elasticsearch.existingSecret }}
-      key: {{ .Values.elasticsearch.usernameKey }}
+      name: {{ .Values.elasticsearch.existingSecret | quote }}
+      key: {{ .Values.elasticsearch.usernameKey | quote }}
 - name: JAEGER_ES_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.elasticsearch.existingSecret }}
-      key: {{ .Values.elasticsearch.passwordKey }}
+      name: {{ .Values.elasticsearch.existingSecret | quote }}
+      key: {{ .Values.elasticsearch.passwordKey | quote }}
 {{- end }}
 {{- end -}}

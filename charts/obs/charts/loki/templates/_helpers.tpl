@@ -36,9 +36,9 @@ obs.dev/target: {{ .target }}
 {{- define "loki.env" -}}
 {{- if eq .Values.mode "scalable" }}
 - name: LOKI_MEMBERLIST_HOST
-  value: {{ printf "%s.%s.svc" (include "obs-lib.siblingName" (dict "ctx" . "component" "loki-memberlist")) .Release.Namespace }}
+  value: {{ include "obs-lib.serviceHost" (dict "ctx" . "service" "lokiMemberlist") }}
 - name: LOKI_BACKEND_HOST
-  value: {{ printf "%s.%s.svc" (include "obs-lib.siblingName" (dict "ctx" . "component" "loki-backend")) .Release.Namespace }}
+  value: {{ include "obs-lib.serviceHost" (dict "ctx" . "service" "lokiBackend") }}
 - name: LOKI_S3_BUCKET
   value: {{ .Values.objectStorage.bucket | quote }}
 - name: LOKI_S3_ENDPOINT
@@ -49,13 +49,13 @@ obs.dev/target: {{ .target }}
 - name: LOKI_S3_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.objectStorage.existingSecret }}
-      key: {{ .Values.objectStorage.accessKeyIdKey }}
+      name: {{ .Values.objectStorage.existingSecret | quote }}
+      key: {{ .Values.objectStorage.accessKeyIdKey | quote }}
 - name: LOKI_S3_SECRET_ACCESS_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.objectStorage.existingSecret }}
-      key: {{ .Values.objectStorage.secretAccessKeyKey }}
+      name: {{ .Values.objectStorage.existingSecret | quote }}
+      key: {{ .Values.objectStorage.secretAccessKeyKey | quote }}
 {{- end }}
 {{- end -}}
 

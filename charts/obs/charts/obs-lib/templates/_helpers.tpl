@@ -3,8 +3,12 @@ Shared named templates. Helm loads every chart's templates into one set, so
 the subcharts of the umbrella can include these directly.
 
 Conventions every subchart follows:
-  - object names are "<release>-<component>" (obs-lib.fullname), so the
-    prometheus config can compute the Service of any sibling;
+  - object names are "<release>-<component>" (obs-lib.fullname);
+  - a Service another subchart talks to is named, and its ports numbered,
+    by the wiring contract the generator writes into global.services
+    (generator/obsgen/contract.py): both ends take them from there through
+    obs-lib.serviceName / serviceHost / servicePort / endpoint, never by
+    composing a sibling's name;
   - selectors use name + instance only, which never change across upgrades
     (selectors of Deployments/StatefulSets/DaemonSets are immutable);
   - images are {registry, repository, tag}; global.imageRegistry replaces the
@@ -31,6 +35,46 @@ Conventions every subchart follows:
 {{/* Name of a sibling component's objects, e.g. (dict "ctx" . "component" "alertmanager"). */}}
 {{- define "obs-lib.siblingName" -}}
 {{- printf "%s-%s" .ctx.Release.Name .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* One entry of the wiring contract; fails the render on an unknown key. */}}
+{{- define "obs-lib.contractService" -}}
+{{- $services := .ctx.Values.global.services | default dict -}}
+{{- $svc := index $services .service | required (printf "global.services.%s: no such Service in the wiring contract (generator/obsgen/contract.py)" .service) -}}
+{{- toJson $svc -}}
+{{- end -}}
+
+{{/* "<release>-<name>" of a contract Service: (dict "ctx" . "service" "lokiWrite"). */}}
+{{- define "obs-lib.serviceName" -}}
+{{- $svc := include "obs-lib.contractService" . | fromJson -}}
+{{- printf "%s-%s" .ctx.Release.Name $svc.name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* "<name>.<namespace>.svc" of a contract Service. */}}
+{{- define "obs-lib.serviceHost" -}}
+{{- printf "%s.%s.svc" (include "obs-lib.serviceName" .) .ctx.Release.Namespace -}}
+{{- end -}}
+
+{{/* A port number of a contract Service: (dict "ctx" . "service" "lokiWrite" "port" "http"). */}}
+{{- define "obs-lib.servicePort" -}}
+{{- $svc := include "obs-lib.contractService" . | fromJson -}}
+{{- index $svc.ports .port | required (printf "global.services.%s.ports.%s: no such port in the wiring contract" .service .port) | int -}}
+{{- end -}}
+
+{{/* "[scheme://]host[:port][path]" of an endpoint the generator declared:
+     (dict "ctx" . "endpoint" (dict "service" … "port" … "scheme" … "path" … "withPort" …)). */}}
+{{- define "obs-lib.endpoint" -}}
+{{- $ep := .endpoint -}}
+{{- $args := dict "ctx" .ctx "service" $ep.service "port" $ep.port -}}
+{{- $host := include "obs-lib.serviceHost" $args -}}
+{{- if $ep.withPort }}{{ $host = printf "%s:%s" $host (include "obs-lib.servicePort" $args) }}{{ end -}}
+{{- if $ep.scheme }}{{ $host = printf "%s://%s" $ep.scheme $host }}{{ end -}}
+{{- printf "%s%s" $host ($ep.path | default "") -}}
+{{- end -}}
+
+{{/* "http://host:port" of a contract Service, for URLs a template writes itself. */}}
+{{- define "obs-lib.serviceURL" -}}
+{{- include "obs-lib.endpoint" (dict "ctx" .ctx "endpoint" (dict "service" .service "port" .port "scheme" "http" "withPort" true)) -}}
 {{- end -}}
 
 {{- define "obs-lib.selectorLabels" -}}

@@ -24,10 +24,6 @@ obs.dev/role: {{ .role }}
 obs.dev/role: {{ .role }}
 {{- end -}}
 
-{{/* "<sibling>.<namespace>.svc": the in-cluster name of a sibling component's Service. */}}
-{{- define "otel-collector.siblingHost" -}}
-{{- printf "%s.%s.svc" (include "obs-lib.siblingName" (dict "ctx" .ctx "component" .component)) .ctx.Release.Namespace -}}
-{{- end -}}
 
 {{/* Environment shared by both workloads. */}}
 {{- define "otel-collector.env" -}}
@@ -47,19 +43,12 @@ obs.dev/role: {{ .role }}
 # Read by the resource_detection processor's env detector.
 - name: OTEL_RESOURCE_ATTRIBUTES
   value: {{ printf "k8s.cluster.name=%s,deployment.environment.name=%s" $ctx.Values.global.cluster $ctx.Values.global.environment | quote }}
-- name: OBS_GATEWAY_OTLP
-  value: {{ printf "%s:4317" (include "otel-collector.siblingHost" (dict "ctx" $ctx "component" "otel-collector-gateway")) | quote }}
-- name: OBS_GATEWAY_HEADLESS
-  value: {{ include "otel-collector.siblingHost" (dict "ctx" $ctx "component" "otel-collector-gateway-headless") | quote }}
-# Tempo and Jaeger (v2) both take OTLP/gRPC on 4317.
-- name: OBS_TRACES_OTLP
-  value: {{ printf "%s:4317" (include "otel-collector.siblingHost" (dict "ctx" $ctx "component" $ctx.Values.traces.backend)) | quote }}
-# Loki 3's native OTLP ingestion path.
-- name: OBS_LOKI_OTLP
-  value: {{ printf "http://%s:3100/otlp" (include "otel-collector.siblingHost" (dict "ctx" $ctx "component" "loki")) | quote }}
-# Prometheus 3 started with --web.enable-otlp-receiver.
-- name: OBS_PROMETHEUS_OTLP
-  value: {{ printf "http://%s:9090/api/v1/otlp" (include "otel-collector.siblingHost" (dict "ctx" $ctx "component" "prometheus")) | quote }}
+{{- /* Addresses of other Services, as the generator declared them from the
+       wiring contract: only those the configs read. */}}
+{{- range $ctx.Values.endpoints }}
+- name: {{ .env }}
+  value: {{ include "obs-lib.endpoint" (dict "ctx" $ctx "endpoint" .) | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* Gateway only: the optional Elasticsearch/OpenSearch log export (elasticsearch/export exporter). */}}

@@ -18,7 +18,7 @@ label_value_length_limit: {{ .labelValueLengthLimit }}
 
 {{/* A job scraping one of our own Services, found through its EndpointSlices. */}}
 {{- define "prometheus.ownServiceJob" -}}
-- job_name: {{ .job.jobName }}
+- job_name: {{ .job.jobName | quote }}
   {{- include "prometheus.jobLimits" .job | nindent 2 }}
   {{- with .extra }}
   {{- . | nindent 2 }}
@@ -76,42 +76,42 @@ alerting:
         # Every Alertmanager replica gets every alert: clustered Alertmanagers
         # deduplicate among themselves, a load balancer in front would not.
         - source_labels: [__meta_kubernetes_service_name, __meta_kubernetes_endpointslice_port_name]
-          regex: {{ printf "%s;http" (include "obs-lib.siblingName" (dict "ctx" . "component" "alertmanager")) | quote }}
+          regex: {{ printf "%s;http" (include "obs-lib.serviceName" (dict "ctx" . "service" "alertmanager")) | quote }}
           action: keep
     {{- else }}
     []
     {{- end }}
 scrape_configs:
 {{- if $jobs.prometheus.enabled }}
-{{ include "prometheus.ownServiceJob" (dict "job" $jobs.prometheus "service" (include "obs-lib.fullname" .) "port" "http") }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.prometheus "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "prometheus")) "port" "http") }}
 {{- end }}
 {{- if $jobs.alertmanager.enabled }}
-{{ include "prometheus.ownServiceJob" (dict "job" $jobs.alertmanager "service" (include "obs-lib.siblingName" (dict "ctx" . "component" "alertmanager")) "port" "http") }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.alertmanager "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "alertmanager")) "port" "http") }}
 {{- end }}
 {{- if $jobs.nodeExporter.enabled }}
-{{ include "prometheus.ownServiceJob" (dict "job" $jobs.nodeExporter "service" (include "obs-lib.siblingName" (dict "ctx" . "component" "node-exporter")) "port" "metrics") }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.nodeExporter "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "nodeExporter")) "port" "metrics") }}
 {{- end }}
 {{- if $jobs.kubeStateMetrics.enabled }}
-{{ include "prometheus.ownServiceJob" (dict "job" $jobs.kubeStateMetrics "service" (include "obs-lib.siblingName" (dict "ctx" . "component" "kube-state-metrics")) "port" "http-metrics" "extra" "# kube-state-metrics reports the namespace/pod of the objects it describes;\n# those labels must win over the scrape target's own.\nhonor_labels: true") }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.kubeStateMetrics "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "kubeStateMetrics")) "port" "http-metrics" "extra" "# kube-state-metrics reports the namespace/pod of the objects it describes;\n# those labels must win over the scrape target's own.\nhonor_labels: true") }}
 {{- end }}
 {{- /* The telemetry pipeline's own health: the collectors' internal
        telemetry and the log/trace stores' /metrics, through their Services.
        Loki's headless Services cover the monolithic pod and each of the
        scalable targets. */}}
 {{- if $jobs.otelAgent.enabled }}
-{{ include "prometheus.ownServiceJob" (dict "job" $jobs.otelAgent "service" (include "obs-lib.siblingName" (dict "ctx" . "component" "otel-collector-agent")) "port" "metrics") }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.otelAgent "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "otelAgent")) "port" "metrics") }}
 {{- end }}
 {{- if $jobs.otelGateway.enabled }}
-{{ include "prometheus.ownServiceJob" (dict "job" $jobs.otelGateway "service" (include "obs-lib.siblingName" (dict "ctx" . "component" "otel-collector-gateway")) "port" "metrics") }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.otelGateway "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "otelGateway")) "port" "metrics") }}
 {{- end }}
 {{- if $jobs.loki.enabled }}
 {{ include "prometheus.ownServiceJob" (dict "job" $jobs.loki "service" (printf "%s(-read|-write|-backend)?-headless" (include "obs-lib.siblingName" (dict "ctx" . "component" "loki"))) "port" "http") }}
 {{- end }}
 {{- if $jobs.tempo.enabled }}
-{{ include "prometheus.ownServiceJob" (dict "job" $jobs.tempo "service" (printf "%s-headless" (include "obs-lib.siblingName" (dict "ctx" . "component" "tempo"))) "port" "http") }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.tempo "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "tempoHeadless")) "port" "http") }}
 {{- end }}
 {{- if $jobs.jaeger.enabled }}
-{{ include "prometheus.ownServiceJob" (dict "job" $jobs.jaeger "service" (include "obs-lib.siblingName" (dict "ctx" . "component" "jaeger")) "port" "metrics") }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.jaeger "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "jaeger")) "port" "metrics") }}
 {{- end }}
 {{- range $name := list "kubelet" "cadvisor" }}
 {{- $job := index $jobs $name }}
@@ -119,7 +119,7 @@ scrape_configs:
 # Scraped directly on each node's kubelet port with the service-account token
 # (needs only nodes/metrics), not through the API-server proxy (nodes/proxy
 # would grant far more).
-- job_name: {{ $job.jobName }}
+- job_name: {{ $job.jobName | quote }}
   {{- include "prometheus.jobLimits" $job | nindent 2 }}
   scheme: https
   metrics_path: {{ ternary "/metrics/cadvisor" "/metrics" (eq $name "cadvisor") }}
@@ -139,7 +139,7 @@ scrape_configs:
 {{- end }}
 {{- end }}
 {{- if and $jobs.blackbox.enabled $v.probes }}
-- job_name: {{ $jobs.blackbox.jobName }}
+- job_name: {{ $jobs.blackbox.jobName | quote }}
   {{- include "prometheus.jobLimits" $jobs.blackbox | nindent 2 }}
   metrics_path: /probe
   scrape_interval: {{ $v.probeInterval }}
@@ -163,12 +163,12 @@ scrape_configs:
     - source_labels: [__param_target]
       target_label: instance
     - target_label: __address__
-      replacement: {{ printf "%s.%s.svc:9115" (include "obs-lib.siblingName" (dict "ctx" . "component" "blackbox-exporter")) $ns | quote }}
+      replacement: {{ printf "%s:%s" (include "obs-lib.serviceHost" (dict "ctx" . "service" "blackboxExporter")) (include "obs-lib.servicePort" (dict "ctx" . "service" "blackboxExporter" "port" "http")) | quote }}
 {{- end }}
 {{- if $jobs.apiserver.enabled }}
 # The API servers, through the default/kubernetes Service, with the
 # service-account token (needs get on the /metrics non-resource URL).
-- job_name: {{ $jobs.apiserver.jobName }}
+- job_name: {{ $jobs.apiserver.jobName | quote }}
   {{- include "prometheus.jobLimits" $jobs.apiserver | nindent 2 }}
   scheme: https
   authorization:
@@ -187,7 +187,7 @@ scrape_configs:
 {{- if $jobs.annotatedPods.enabled }}
 # Pods opt in with prometheus.io/scrape: "true" (and optionally
 # prometheus.io/port, path, scheme).
-- job_name: {{ $jobs.annotatedPods.jobName }}
+- job_name: {{ $jobs.annotatedPods.jobName | quote }}
   {{- include "prometheus.jobLimits" $jobs.annotatedPods | nindent 2 }}
   kubernetes_sd_configs:
     - role: pod
@@ -225,7 +225,7 @@ scrape_configs:
 {{- end }}
 {{- if $jobs.annotatedServices.enabled }}
 # Services opt in with the same annotations; every ready endpoint is scraped.
-- job_name: {{ $jobs.annotatedServices.jobName }}
+- job_name: {{ $jobs.annotatedServices.jobName | quote }}
   {{- include "prometheus.jobLimits" $jobs.annotatedServices | nindent 2 }}
   kubernetes_sd_configs:
     - role: endpointslice

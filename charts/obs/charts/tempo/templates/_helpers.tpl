@@ -23,7 +23,7 @@ reaches it as environment variables, read as ${VAR} (-config.expand-env=true).
 # Span metrics and service graphs go to the stack's Prometheus, which must
 # run with its remote-write receiver enabled.
 - name: PROMETHEUS_REMOTE_WRITE_URL
-  value: {{ printf "http://%s.%s.svc:9090/api/v1/write" (include "obs-lib.siblingName" (dict "ctx" . "component" "prometheus")) .Release.Namespace | quote }}
+  value: {{ printf "%s/api/v1/write" (include "obs-lib.serviceURL" (dict "ctx" . "service" "prometheus" "port" "http")) | quote }}
 {{- if eq .Values.traceStorage "s3" }}
 - name: TEMPO_S3_BUCKET
   value: {{ .Values.objectStorage.bucket | quote }}
@@ -35,12 +35,12 @@ reaches it as environment variables, read as ${VAR} (-config.expand-env=true).
 - name: TEMPO_S3_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.objectStorage.existingSecret }}
-      key: {{ .Values.objectStorage.accessKeyIdKey }}
+      name: {{ .Values.objectStorage.existingSecret | quote }}
+      key: {{ .Values.objectStorage.accessKeyIdKey | quote }}
 - name: TEMPO_S3_SECRET_ACCESS_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.objectStorage.existingSecret }}
-      key: {{ .Values.objectStorage.secretAccessKeyKey }}
+      name: {{ .Values.objectStorage.existingSecret | quote }}
+      key: {{ .Values.objectStorage.secretAccessKeyKey | quote }}
 {{- end }}
 {{- end -}}
