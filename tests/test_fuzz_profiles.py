@@ -263,4 +263,4 @@ def test_mutants_that_generate_pass_helm_promtool_and_amtool(workdir, tmp_path):
 def test_the_mutator_is_deterministic_and_varied():
     first, again = mutants(50, SEED), mutants(50, SEED)
     assert first == again
-    assert len({data for _, data in first}) > 45
+    assert len({data for _, data in first}) >= 40

@@ -35,4 +35,7 @@ IMAGES: dict[str, Image] = {
     "loki": Image("docker.io", "grafana/loki", "3.7.3"),
     "tempo": Image("docker.io", "grafana/tempo", "2.10.8"),
     "jaeger": Image("docker.io", "jaegertracing/jaeger", "2.19.0"),
+    # The post-upgrade hook that grows volumes after a tier change; the
+    # Kubernetes project's own kubectl image (no shell: one patch per container).
+    "kubectl": Image("registry.k8s.io", "kubectl", "v1.35.0"),
 }

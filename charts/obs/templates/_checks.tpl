@@ -3,16 +3,6 @@ Render-time checks of values the schema cannot express (it sees one field at
 a time). Each failure is one line naming the values path and the fix.
 */}}
 
-{{/* A Kubernetes quantity as a float in base units (cores, bytes). The schema
-     has already admitted the form: digits, an optional fraction and suffix. */}}
-{{- define "obs.quantity" -}}
-{{- $q := toString . -}}
-{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" $q -}}
-{{- $suffix := trimPrefix $num $q -}}
-{{- $factors := dict "" 1.0 "m" 0.001 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 -}}
-{{- mulf (float64 $num) (index $factors $suffix) -}}
-{{- end -}}
-
 {{/* A Prometheus duration (e.g. 1m30s) in milliseconds. */}}
 {{- define "obs.durationMs" -}}
 {{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000 "w" 604800000 "y" 31536000000 -}}
@@ -34,7 +24,7 @@ a time). Each failure is one line naming the values path and the fix.
 {{- range $resource := list "cpu" "memory" -}}
 {{- $request := index $value.requests $resource -}}
 {{- $limit := index $value.limits $resource -}}
-{{- if and $request $limit (gt (float64 (include "obs.quantity" $request)) (float64 (include "obs.quantity" $limit))) -}}
+{{- if and $request $limit (gt (float64 (include "obs-lib.quantity" $request)) (float64 (include "obs-lib.quantity" $limit))) -}}
 {{- fail (printf "%s.requests.%s is %v, above %s.limits.%s %v: a request may not exceed its limit" $here $resource $request $here $resource $limit) -}}
 {{- end -}}
 {{- end -}}

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..images import IMAGES
 from ..tiers import TIERS as TIER_TABLE
+from . import volumes
 
 LOKI_HTTP_PORT = 3100
 LOKI_GRPC_PORT = 9095
@@ -121,7 +122,10 @@ TIERS: dict[str, BackendTier] = {
         20,
         _size("250m", "512Mi", "2", "2Gi"),
         "s3",
-        20,
+        # Tempo's PVC keeps the advanced tier's size although the blocks move
+        # to the bucket: a volume cannot shrink when a cluster moves up a tier
+        # (tests/test_tier_upgrades.py).
+        30,
         _size("500m", "1Gi", "2", "4Gi"),
         30,
         _size("200m", "256Mi", "2", "1Gi"),
@@ -264,14 +268,14 @@ def loki_values(tier_name: str, cluster: str, object_storage: dict[str, Any] | N
     }
     scalable = {k: {**scalable_defaults[k], **tier.scalable.get(k, {})} for k in scalable_defaults}
     for part in ("write", "backend"):
-        scalable[part]["storage"] = {"storageClass": "", **scalable[part]["storage"]}
+        scalable[part]["storage"] = volumes.storage(scalable[part]["storage"]["size"])
     return {
         "enabled": TIER_TABLE[tier_name].logs,
         "component": "logs",
         "image": IMAGES["loki"].as_values(),
         "mode": tier.loki_mode,
         "resources": tier.loki_resources,
-        "storage": {"size": f"{tier.loki_storage_gi}Gi", "storageClass": ""},
+        "storage": volumes.storage(f"{tier.loki_storage_gi}Gi"),
         "scalable": scalable,
         "objectStorage": object_storage_values(object_storage),
         "config": loki_config(tier, cluster),
@@ -335,7 +339,7 @@ def tempo_values(tier_name: str, cluster: str, backend: str = "tempo", object_st
         "component": "traces",
         "image": IMAGES["tempo"].as_values(),
         "resources": tier.tempo_resources,
-        "storage": {"size": f"{tier.tempo_storage_gi}Gi", "storageClass": ""},
+        "storage": volumes.storage(f"{tier.tempo_storage_gi}Gi"),
         "traceStorage": tier.trace_storage,
         "objectStorage": object_storage_values(object_storage),
         "config": tempo_config(tier, cluster),
@@ -412,7 +416,7 @@ def jaeger_values(
         # One pod with Badger (a single-node store); more only with a search cluster.
         "replicas": 1,
         "resources": tier.jaeger_resources,
-        "storage": {"size": f"{tier.jaeger_storage_gi}Gi", "storageClass": ""},
+        "storage": volumes.storage(f"{tier.jaeger_storage_gi}Gi"),
         "traceStorage": storage,
         "elasticsearch": es,
         "config": jaeger_config(storage),

@@ -13,7 +13,7 @@ from typing import Any
 from .. import contract, dashboards, rules
 from ..model import Stack
 from ..tiers import APP_INSTRUMENTATION
-from . import alertmanager, blackbox, instrumentation, logs_traces, otel
+from . import alertmanager, blackbox, instrumentation, logs_traces, otel, volumes
 
 _SPREAD_MODE = "ScheduleAnyway"
 
@@ -55,7 +55,7 @@ def _prometheus(stack: Stack, rule_files: list[dict[str, Any]]) -> dict[str, Any
         **_component(stack, "prometheus", "server"),
         "replicas": tier.prometheus_replicas,
         "retention": {"time": stack.retention_time, "size": stack.retention_size},
-        "storage": {"size": f"{stack.prometheus_storage_gi}Gi", "storageClass": ""},
+        "storage": volumes.storage(f"{stack.prometheus_storage_gi}Gi"),
         "scrapeInterval": tier.scrape_interval,
         "scrapeTimeout": "10s",
         "evaluationInterval": tier.evaluation_interval,
@@ -99,7 +99,7 @@ def _alertmanager(stack: Stack) -> dict[str, Any]:
         **_component(stack, "alertmanager", "alerting"),
         "replicas": tier.alertmanager_replicas,
         "retention": "120h",
-        "storage": {"size": f"{tier.alertmanager_storage_gi}Gi", "storageClass": ""},
+        "storage": volumes.storage(f"{tier.alertmanager_storage_gi}Gi"),
         "secretMounts": alertmanager.secret_mounts(stack),
         "config": alertmanager.config(stack),
         **_ha(stack, tier.alertmanager_replicas),
@@ -117,7 +117,7 @@ def _grafana(stack: Stack) -> dict[str, Any]:
         # Grafana cannot see its siblings' values: the generator says which
         # log and trace stores exist, so their datasources (and links) appear.
         "datasources": {"loki": stack.enabled("loki"), "tempo": stack.enabled("tempo"), "jaeger": stack.enabled("jaeger")},
-        "persistence": {"enabled": size > 0, "size": f"{max(size, 1)}Gi", "storageClass": ""},
+        "persistence": {"enabled": size > 0, **volumes.storage(f"{max(size, 1)}Gi")},
         "dashboardSidecar": {
             "image": stack.images["grafanaDashboardSidecar"].as_values(),
             "label": dashboards.SIDECAR_LABEL,
@@ -170,7 +170,7 @@ def _logs_traces(stack: Stack) -> dict[str, Any]:
 
 def build(stack: Stack) -> dict[str, Any]:
     rule_files = rules.rule_files(stack)
-    return {
+    document = {
         "global": {
             "cluster": stack.cluster,
             "environment": stack.environment,
@@ -198,3 +198,5 @@ def build(stack: Stack) -> dict[str, Any]:
         "instrumentation": instrumentation.operator_values(stack.tier, APP_INSTRUMENTATION[stack.tier.name]),
         "dashboards": dashboards.values(stack),
     }
+    document["volumeResize"] = volumes.values(document)
+    return document

@@ -172,5 +172,5 @@ spec:
     {{- include "obs-lib.storageClass" (dict "storage" .storage "global" .ctx.Values.global) | nindent 4 }}
     resources:
       requests:
-        storage: {{ .storage.size }}
+        storage: {{ include "obs-lib.claimSize" .volume }}
 {{- end -}}

@@ -192,3 +192,60 @@ resources:
 {{- define "obs-lib.ruleConfigMapName" -}}
 {{- printf "%s-rules-%s" .ctx.Release.Name (.file | trimSuffix ".yaml") | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+
+{{/* A Kubernetes quantity as a float in base units (cores, bytes). The schema
+     has already admitted the form: digits, an optional fraction and suffix. */}}
+{{- define "obs-lib.quantity" -}}
+{{- $q := toString . -}}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" $q -}}
+{{- $suffix := trimPrefix $num $q -}}
+{{- $factors := dict "" 1.0 "m" 0.001 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 -}}
+{{- mulf (float64 $num) (index $factors $suffix) -}}
+{{- end -}}
+
+{{/*
+Volumes across tier changes. Kubernetes refuses any change to a StatefulSet's
+volumeClaimTemplates, and a PVC can grow (where its StorageClass allows
+expansion) but never shrink. So a volume keeps the size it was created with:
+  - deployed size: <storage>.deployedSize when set (GitOps tools that render
+    with `helm template` cannot lookup), else what `lookup` finds in the
+    cluster (the StatefulSet's claim template, or the PVC), else nothing;
+  - the claim template / PVC renders the deployed size when there is one,
+    the wanted size (<storage>.size) otherwise;
+  - a wanted size below the deployed one fails the render before anything
+    changes; a larger one is applied to the existing claims by the umbrella's
+    post-upgrade resize hook (templates/volume-resize.yaml).
+Pass (dict "ctx" . "kind" "StatefulSet"|"PersistentVolumeClaim" "name" <object name>
+      "claim" <claim template name> "storage" <the storage values> "path" <their values path>).
+*/}}
+{{- define "obs-lib.deployedSize" -}}
+{{- $size := .storage.deployedSize | default "" -}}
+{{- if not $size -}}
+{{- if eq .kind "StatefulSet" -}}
+{{- $live := lookup "apps/v1" "StatefulSet" .ctx.Release.Namespace .name -}}
+{{- range (($live | default dict).spec | default dict).volumeClaimTemplates | default list -}}
+{{- if eq .metadata.name $.claim }}{{ $size = .spec.resources.requests.storage }}{{ end -}}
+{{- end -}}
+{{- else -}}
+{{- $live := lookup "v1" "PersistentVolumeClaim" .ctx.Release.Namespace .name -}}
+{{- with $live }}{{ $size = .spec.resources.requests.storage }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- $size -}}
+{{- end -}}
+
+{{/* The size a claim template or PVC renders (see above); fails on a shrink. */}}
+{{- define "obs-lib.claimSize" -}}
+{{- $deployed := include "obs-lib.deployedSize" . -}}
+{{- if and $deployed (lt (float64 (include "obs-lib.quantity" .storage.size)) (float64 (include "obs-lib.quantity" $deployed))) -}}
+{{- fail (printf "%s.size %s is below the %s of the deployed %s %s: volumes cannot shrink; keep %s.size at %s or more (profile retention/storage), or move the data and delete the old claims first" .path .storage.size $deployed .kind .name .path $deployed) -}}
+{{- end -}}
+{{- $deployed | default .storage.size -}}
+{{- end -}}
+
+{{/* Annotations of an object that owns volumes: where its size is set, and the
+     size wanted now (the resize hook grows the claims to it). */}}
+{{- define "obs-lib.storageAnnotations" -}}
+obs.dev/storage-values: {{ .path | quote }}
+obs.dev/storage-size: {{ .storage.size | quote }}
+{{- end -}}
