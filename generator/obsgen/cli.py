@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -169,7 +170,16 @@ def report(
 
 
 def main() -> None:
-    app()
+    # A bug must not show a user a traceback either: one line, exit 3 (bad
+    # input is exit 2); OBSGEN_DEBUG=1 shows the traceback for a report.
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("OBSGEN_DEBUG"):
+            raise
+        reason = " ".join(str(exc).split())[:300]
+        typer.echo(f"error: obsgen failed on this input ({type(exc).__name__}: {reason}); this is a bug: please report it", err=True)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

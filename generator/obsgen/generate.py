@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checks, model, paths, rules, schemas, yamlio
+from . import checks, limits, model, paths, rules, schemas, yamlio
 from .artifacts import instrumentation
 from .artifacts import values as values_artifact
 from .errors import ObsgenError, ValidationErrors
@@ -19,6 +19,7 @@ from .profile import Profile, builtin_names, builtin_path, load, load_builtin
 from .rules import runbooks, slo
 
 DEFAULT_TIER = "basic"  # the chart's own values.yaml: `helm install` without -f
+COMMAND = "obsgen generate  (or: make generate)"
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,9 @@ def _header(profile: Profile, command: str, note: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def values_text(profile: Profile, command: str, note: str = "") -> str:
-    stack = model.build(profile)
+def values_document(profile: Profile, stack: model.Stack | None = None) -> dict:
+    """The checked values of a profile: everything `validate` and `generate` check but the limits."""
+    stack = stack or model.build(profile)
     problems = rules.profile_problems(stack, profile.data)
     if problems:
         raise ValidationErrors(paths.display(profile.source), problems)
@@ -47,7 +49,16 @@ def values_text(profile: Profile, command: str, note: str = "") -> str:
     problems = checks.problems(document)
     if problems:
         raise ValidationErrors(paths.display(profile.source), problems)
-    return _header(profile, command, note) + yamlio.dump(document)
+    return document
+
+
+def values_text(profile: Profile, command: str, note: str = "", document: dict | None = None) -> str:
+    document = document if document is not None else values_document(profile)
+    body = yamlio.dump(document)
+    problems = limits.problems(document, body)
+    if problems:
+        raise ValidationErrors(paths.display(profile.source), problems)
+    return _header(profile, command, note) + body
 
 
 def chart_schema_text() -> str:
@@ -58,7 +69,7 @@ def chart_schema_text() -> str:
 
 def plan_runbooks() -> list[Output]:
     """docs/runbooks: a page per alert, and an index."""
-    stacks = {tier: model.build(load_builtin(tier)) for tier in builtin_names()}
+    stacks = {tier: model.builtin_stack(tier) for tier in builtin_names()}
     # SLO alerts exist only per declared SLO, which built-in profiles lack;
     # the SLO engine names one example of each.
     slo_rules = [(rule, tier, "generator/obsgen/rules/slo/alerts.py") for rule, tier in slo.catalogue()]
@@ -77,20 +88,16 @@ def stale_runbooks(outputs: list[Output]) -> list[Path]:
 def plan_builtin() -> list[Output]:
     """Every built-in tier's values file, the chart's defaults and schema, and the runbooks."""
     outputs = plan_runbooks()
+    documents = {}
     for tier in builtin_names():
         profile = load_builtin(tier)
-        outputs.append(Output(paths.VALUES_DIR / f"{tier}.yaml", values_text(profile, "obsgen generate  (or: make generate)")))
-    default = load_builtin(DEFAULT_TIER)
-    outputs.append(
-        Output(
-            paths.CHART_VALUES,
-            values_text(
-                default,
-                "obsgen generate  (or: make generate)",
-                f"Chart defaults are the {DEFAULT_TIER} tier; install another tier with -f values/<tier>.yaml.",
-            ),
-        )
-    )
+        documents[tier] = values_document(profile, model.builtin_stack(tier))
+        outputs.append(Output(paths.VALUES_DIR / f"{tier}.yaml", values_text(profile, COMMAND, document=documents[tier])))
+    # The chart's defaults are that tier's file under another header.
+    note = f"Chart defaults are the {DEFAULT_TIER} tier; install another tier with -f values/<tier>.yaml."
+    default = next(o.text for o in outputs if o.path == paths.VALUES_DIR / f"{DEFAULT_TIER}.yaml")
+    body = default.split("\n", 2)[2]
+    outputs.append(Output(paths.CHART_VALUES, _header(load_builtin(DEFAULT_TIER), COMMAND, note) + body))
     outputs.append(Output(paths.CHART_SCHEMA, chart_schema_text()))
     # The instrumentation library chart's tier table (validated as it is built).
     outputs.append(Output(paths.INSTRUMENTATION_TIERS, instrumentation.tiers_tpl()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,14 @@ def _log_export(spec: dict[str, Any] | None) -> dict[str, str]:
     if not spec:
         return {}
     return {"url": spec["url"], "existingSecret": spec["existingSecret"], "index": spec.get("index", "obs-logs")}
+
+
+@cache
+def builtin_stack(tier: str) -> Stack:
+    """A built-in tier's stack, built once per process (runbooks, values and checks all read it)."""
+    from .profile import load_builtin
+
+    return build(load_builtin(tier))
 
 
 def build(profile: Profile) -> Stack:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,9 @@ def load(path: Path) -> Profile:
     return Profile(name=merged["name"], source=path, data=merged)
 
 
+@cache
 def load_builtin(tier: str) -> Profile:
+    """A built-in tier's profile, read once per process (callers do not change it)."""
     return load(builtin_path(tier))
 
 

@@ -7,20 +7,32 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import FormatChecker, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import ValidationErrors, field_path
 
 
+def _schema(schema_path: Path) -> dict[str, Any]:
+    return json.loads(schema_path.read_text(encoding="utf-8"))
+
+
 @cache
 def _validator(schema_path: Path) -> validators.Validator:
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
     # Each schema names its draft: the profile uses 2020-12, the values schema
-    # draft-07 because Helm 3's validator reads no newer draft.
-    cls = validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema, format_checker=FormatChecker())
+    # draft-07 because Helm 3's validator reads no newer draft. The schemas
+    # themselves are checked against their meta-schemas by the test suite.
+    schema = _schema(schema_path)
+    return validators.validator_for(schema)(schema, format_checker=FormatChecker())
+
+
+@cache
+def _fast(schema_path: Path) -> Any:
+    """The Rust validator: decides validity (ECMA regexes: `$` does not match
+    before a trailing newline, as Python's does), in a millisecond where the
+    Python one takes a tenth of a second. The Python one words the errors."""
+    return jsonschema_rs.validator_for(_schema(schema_path), validate_formats=True)
 
 
 _MAX_REASON = 240
@@ -33,7 +45,11 @@ def _reason(error: ValidationError) -> str:
         return _reason(best_match(error.context))
     # The message starts with the offending value's repr, which can be a
     # whole subtree: one line, bounded.
-    text = " ".join(error.message.split())
+    return _one_line(error.message)
+
+
+def _one_line(message: str) -> str:
+    text = " ".join(message.split())
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
 
 
@@ -45,6 +61,16 @@ def _path(error: ValidationError) -> str:
 
 def validate(document: Any, schema_path: Path, source: str) -> None:
     """Raise ValidationErrors listing every violation of the schema."""
+    try:
+        if _fast(schema_path).is_valid(document):
+            return
+    except (ValueError, TypeError, OverflowError):
+        pass  # a value JSON has no type for (a date, a set): the Python validator says which
     errors = sorted(_validator(schema_path).iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise ValidationErrors(source, [(_path(e), _reason(e)) for e in errors])
+    # Invalid only where Python's regexes are lax (a trailing newline) or its
+    # format checks are off: the Rust validator words those.
+    problems = [(field_path(e.instance_path), _one_line(e.message)) for e in _fast(schema_path).iter_errors(document)]
+    if problems:
+        raise ValidationErrors(source, problems)

@@ -12,6 +12,7 @@ import dataclasses
 from functools import cache
 from typing import Any
 
+from .. import limits
 from ..model import Service, Stack
 from ..tiers import TIER_ORDER
 from . import alerts, recordings, self_monitoring, slo
@@ -40,8 +41,8 @@ def rule_groups(stack: Stack) -> dict[str, list[RuleGroup]]:
         "self-monitoring.yaml": self_monitoring.groups(stack),
         "recordings.yaml": recordings.groups(stack),
     }
-    for group in alerts.groups(stack):
-        files[f"{group.name.removeprefix('obs-')}.yaml"] = [group]
+    for area, groups in alerts.groups_by_area(stack).items():
+        files[f"alerts-{area}.yaml"] = groups
     files["slo.yaml"] = slo.rule_groups(stack)
     services = {(s.name, s.namespace): s for s in stack.services}
     files = {name: [_as_profiled(stack, g, services) for g in groups] for name, groups in files.items()}
@@ -51,12 +52,11 @@ def rule_groups(stack: Stack) -> dict[str, list[RuleGroup]]:
 @cache
 def known_alerts() -> dict[str, bool]:
     """Every alert name obs can generate in some tier, and whether it has a threshold to override."""
-    from ..model import build
-    from ..profile import load_builtin
+    from ..model import builtin_stack
 
     names = {spec.name: spec.threshold is not None for spec in alerts.CATALOGUE}
     for tier in TIER_ORDER:
-        for rule in self_monitoring.groups(build(load_builtin(tier)))[0].alerts:
+        for rule in self_monitoring.groups(builtin_stack(tier))[0].alerts:
             names.setdefault(rule.name, False)
     for rule, _ in slo.catalogue():
         names.setdefault(rule.name, False)
@@ -88,8 +88,22 @@ def _hint(name: str, known: dict[str, bool]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+# The rules of the stack being generated: the values, the dashboards and the
+# checks all read them, and a 300-service stack takes seconds to build. Keyed
+# by identity; the entry holds the stack, so the id cannot be reused.
+_RULE_FILES: dict[int, tuple[Stack, list[dict[str, Any]]]] = {}
+
+
 def rule_files(stack: Stack) -> list[dict[str, Any]]:
-    return [{"name": name, "groups": [g.render(stack) for g in groups]} for name, groups in rule_groups(stack).items()]
+    """Rule files as Prometheus reads them; large ones in parts (limits.split_rule_file)."""
+    cached = _RULE_FILES.get(id(stack))
+    if cached is None or cached[0] is not stack:
+        files = []
+        for name, groups in rule_groups(stack).items():
+            files += limits.split_rule_file(name, [g.render(stack) for g in groups])
+        _RULE_FILES.clear()
+        cached = _RULE_FILES[id(stack)] = (stack, files)
+    return cached[1]
 
 
 def alert_rules(stack: Stack) -> list[AlertRule]:

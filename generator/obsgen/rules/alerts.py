@@ -983,5 +983,22 @@ def instances(stack: Stack) -> dict[str, list[AlertRule]]:
 GROUP_INTERVALS = {"availability": "15s"}
 
 
+# Rules per group: one area's alerts for hundreds of services would make one
+# group, and so one file, larger than a ConfigMap may be. Alerts of one area
+# read recordings, never each other, so cutting them apart changes nothing.
+GROUP_SIZE = 200
+
+
+def groups_by_area(stack: Stack) -> dict[str, list[RuleGroup]]:
+    """Alert groups of each catalogue area: obs-alerts-<area>, then -2, -3, … past GROUP_SIZE rules."""
+    out: dict[str, list[RuleGroup]] = {}
+    for area, rules in instances(stack).items():
+        for k in range(0, len(rules), GROUP_SIZE):
+            suffix = f"-{k // GROUP_SIZE + 1}" if k else ""
+            group = RuleGroup(f"obs-alerts-{area}{suffix}", tuple(rules[k : k + GROUP_SIZE]), GROUP_INTERVALS.get(area, ""))
+            out.setdefault(area, []).append(group)
+    return out
+
+
 def groups(stack: Stack) -> list[RuleGroup]:
-    return [RuleGroup(f"obs-alerts-{name}", tuple(rules), GROUP_INTERVALS.get(name, "")) for name, rules in instances(stack).items()]
+    return [group for area in groups_by_area(stack).values() for group in area]
