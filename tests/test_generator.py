@@ -257,7 +257,45 @@ def test_readme_tier_matrix_is_current():
 def test_every_sized_container_can_be_overridden_by_a_profile():
     import json
 
+    from obsgen.artifacts.logs_traces import RESOURCE_KEYS
     from obsgen.tiers import CONTAINERS
 
     schema = json.loads((paths.ROOT / "schemas" / "profile.schema.json").read_text())
-    assert set(schema["properties"]["resources"]["properties"]) == set(CONTAINERS)
+    assert set(schema["properties"]["resources"]["properties"]) == set(CONTAINERS) | set(RESOURCE_KEYS)
+
+
+def test_profiles_size_the_log_and_trace_stores(tmp_path):
+    """The stores' sizes are the tier table's, and a profile overrides them like any container's."""
+    import textwrap
+
+    import yaml as _yaml
+
+    from obsgen import generate as _generate
+
+    path = tmp_path / "stores.yaml"
+    path.write_text(
+        textwrap.dedent("""\
+        name: stores
+        extends: enterprise
+        resources:
+          lokiWrite: {requests: {cpu: "1", memory: 2Gi}, limits: {cpu: "2", memory: 4Gi}}
+          tempo: {requests: {cpu: 700m, memory: 3Gi}, limits: {cpu: "3", memory: 6Gi}}
+        """),
+        encoding="utf-8",
+    )
+    (out,) = _generate.plan_profile(path, tmp_path / "out")
+    values = _yaml.safe_load(out.text)
+    assert values["loki"]["scalable"]["write"]["resources"]["requests"] == {"cpu": "1", "memory": "2Gi"}
+    assert values["loki"]["scalable"]["read"]["resources"] != values["loki"]["scalable"]["write"]["resources"]
+    assert values["tempo"]["resources"]["limits"] == {"cpu": "3", "memory": "6Gi"}
+
+
+@pytest.mark.parametrize("name", ["profile.schema.json", "values.schema.json"])
+def test_schemas_are_valid_against_their_meta_schemas(name):
+    """obsgen trusts its schemas at run time; this is where they are checked."""
+    import json
+
+    from jsonschema import validators
+
+    schema = json.loads((paths.ROOT / "schemas" / name).read_text())
+    validators.validator_for(schema).check_schema(schema)

@@ -349,6 +349,28 @@ def test_secret_key_names_cannot_inject_yaml(tmp_path):
     assert_refused(obsgen("validate", str(path)), "accessKeyIdKey")
 
 
+def test_template_text_in_an_email_address_is_refused(tmp_path):
+    path = profile(
+        tmp_path,
+        """\
+        name: p
+        extends: basic
+        teams:
+          - name: platform
+            receivers:
+              - {type: email, to: '{{ template "x" . }}@example.com', from: a@example.com, smarthost: 'smtp.example.com:25',
+                 authUsername: u, secretRef: {name: s, key: p}}
+        """,
+    )
+    assert_refused(obsgen("validate", str(path)), "teams[0].receivers[0].to")
+
+
+def test_a_trailing_newline_does_not_slip_through_a_pattern(tmp_path):
+    """Python's `$` matches before a final newline; the schema's patterns must not."""
+    path = profile(tmp_path, 'name: "shop\\n"\nextends: basic\n')
+    assert_refused(obsgen("validate", str(path)), "name")
+
+
 @pytest.mark.parametrize("key", [".", ".."])
 def test_secret_keys_dot_and_dotdot_are_refused(tmp_path, key):
     path = profile(

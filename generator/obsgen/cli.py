@@ -116,7 +116,7 @@ def _backend_requests(stack: model.Stack) -> list[tuple[int, dict]]:
     """(replicas, resources) of the log and trace stores, as their values say."""
     from .artifacts import logs_traces
 
-    sections = logs_traces.values(stack.tier.name, stack.cluster, traces_backend=stack.traces_backend)
+    sections = logs_traces.values(stack.tier.name, stack.cluster, traces_backend=stack.traces_backend, resources=stack.backend_resources)
     out = []
     loki = sections["loki"]
     if loki["enabled"]:

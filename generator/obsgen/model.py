@@ -131,6 +131,8 @@ class Stack:
     elasticsearch: dict[str, str] = field(default_factory=dict)
     # logs.export.elasticsearch with its defaults filled in; empty = logs go to Loki only.
     log_export: dict[str, str] = field(default_factory=dict)
+    # The profile's sizes of the log and trace stores' containers (logs_traces.RESOURCE_KEYS).
+    backend_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def enabled(self, component: str) -> bool:
         return component in (self.components or self.tier.components)
@@ -238,6 +240,7 @@ def build(profile: Profile) -> Stack:
     tier = TIERS[profile.tier]
     overrides = data.get("resources", {})
     sizes = {name: _size(overrides[name]) if name in overrides else size for name, size in tier.sizes.items()}
+    backend_resources = {name: _size(spec).as_values() for name, spec in overrides.items() if name not in tier.sizes}
     teams = tuple(Team(t["name"], tuple(_integration(r) for r in t.get("receivers", []))) for t in data["teams"])
     services = tuple(
         Service(
@@ -295,4 +298,5 @@ def build(profile: Profile) -> Stack:
         object_storage=dict(data.get("objectStorage", {})),
         elasticsearch=dict(data.get("elasticsearch", {})),
         log_export=_log_export(data.get("logs", {}).get("export", {}).get("elasticsearch")),
+        backend_resources=backend_resources,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 TIER_ORDER: tuple[str, ...] = ("basic", "intermediate", "advanced", "enterprise")
 
@@ -84,6 +85,80 @@ def _sizes(**sizes: Size) -> Mapping[str, Size]:
     return MappingProxyType(sizes)
 
 
+def _size(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:  # a store's values, as the chart takes them
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu_limit, "memory": memory_limit}}
+
+
+@dataclass(frozen=True)
+class BackendTier:
+    """How one tier runs its log and trace stores. Whether it runs them at
+    all is the tier's `logs` and `traces`; artifacts/logs_traces.py builds
+    the stores' configs and values from it."""
+
+    loki_mode: str  # monolithic | scalable
+    log_retention: str  # Loki duration, in hours: unambiguous for every parser that reads it
+    loki_storage_gi: int
+    loki_resources: dict[str, Any]
+    trace_storage: str  # local | s3 (Tempo); Jaeger picks badger | elasticsearch | opensearch itself
+    tempo_storage_gi: int
+    tempo_resources: dict[str, Any]
+    jaeger_storage_gi: int
+    jaeger_resources: dict[str, Any]
+    scalable: dict[str, Any] = field(default_factory=dict)
+
+
+# Logs and traces start at intermediate: basic promises 0.5 CPU and 1 GiB of
+# requests in total, which a log store alone would take.
+_OFF = _size("0", "0", "0", "0")
+_BACKENDS: dict[str, BackendTier] = {
+    "basic": BackendTier("monolithic", "168h", 10, _OFF, "local", 10, _OFF, 10, _OFF),
+    "intermediate": BackendTier(
+        "monolithic",
+        "168h",  # 7 d
+        20,
+        _size("100m", "256Mi", "1", "1Gi"),
+        "local",
+        10,
+        _size("100m", "256Mi", "1", "1Gi"),
+        10,
+        _size("100m", "128Mi", "1", "512Mi"),
+    ),
+    "advanced": BackendTier(
+        "monolithic",
+        "360h",  # 15 d
+        50,
+        _size("250m", "512Mi", "2", "2Gi"),
+        "local",
+        30,
+        _size("250m", "512Mi", "2", "2Gi"),
+        30,
+        _size("200m", "256Mi", "2", "1Gi"),
+    ),
+    "enterprise": BackendTier(
+        "scalable",
+        "720h",  # 30 d
+        # The PVCs hold only the WAL and caches: chunks and index live in the bucket.
+        20,
+        _size("250m", "512Mi", "2", "2Gi"),
+        "s3",
+        # Tempo's PVC keeps the advanced tier's size although the blocks move
+        # to the bucket: a volume cannot shrink when a cluster moves up a tier
+        # (tests/test_tier_upgrades.py).
+        30,
+        _size("500m", "1Gi", "2", "4Gi"),
+        30,
+        _size("200m", "256Mi", "2", "1Gi"),
+        scalable={
+            # write: 3 replicas for replication_factor 3 (a push survives one
+            # lost ingester); read and backend: 2 for availability.
+            "read": {"replicas": 2, "resources": _size("250m", "512Mi", "2", "2Gi")},
+            "write": {"replicas": 3, "resources": _size("250m", "1Gi", "2", "2Gi"), "storage": {"size": "20Gi"}},
+            "backend": {"replicas": 2, "resources": _size("100m", "256Mi", "1", "1Gi"), "storage": {"size": "10Gi"}},
+        },
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Tier:
     name: str
@@ -106,6 +181,13 @@ class Tier:
     traces: bool = False
     trace_sampling: str = "none"
     otel_gateway_replicas: int = 1
+    # Security and audit signals: auth-failure recordings per service (the
+    # security alerts and dashboards read them).
+    security_signals: bool = False
+    # Error-budget policy actions reach the policy team's own receiver.
+    error_budget_policy: bool = False
+    # How the log and trace stores run (mode, retention, volumes, sizes).
+    backends: BackendTier | None = field(default=None, repr=False)
 
     def replicas(self, container: str) -> int | None:
         """How many of this container the tier runs; None: one per node (DaemonSets)."""
@@ -121,6 +203,7 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
     {
         "basic": Tier(
             name="basic",
+            backends=_BACKENDS["basic"],
             summary="health checks and critical alerts on a small footprint",
             components=_CORE,
             high_availability=False,
@@ -147,6 +230,7 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
         ),
         "intermediate": Tier(
             name="intermediate",
+            backends=_BACKENDS["intermediate"],
             summary="+ dependency monitoring, node metrics, structured logs, warning alerts, simple dashboards",
             components=_CORE | {"nodeExporter"} | _LOGS,
             high_availability=False,
@@ -174,6 +258,7 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
         ),
         "advanced": Tier(
             name="advanced",
+            backends=_BACKENDS["advanced"],
             summary="+ distributed tracing, HA Prometheus pair, clustered Alertmanager, disruption budgets, full dashboards",
             components=_CORE | {"nodeExporter"} | _TRACES,
             high_availability=True,
@@ -204,6 +289,7 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
         ),
         "enterprise": Tier(
             name="enterprise",
+            backends=_BACKENDS["enterprise"],
             summary="advanced, sized larger, with logs and traces on object storage and tail sampling",
             components=_CORE | {"nodeExporter"} | _TRACES,
             high_availability=True,
@@ -220,6 +306,8 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
             traces=True,
             trace_sampling="tail",  # errors, slow requests and a share of the rest
             otel_gateway_replicas=3,
+            security_signals=True,
+            error_budget_policy=True,
             sizes=_sizes(
                 prometheus=Size("1", "4Gi", "4", "8Gi"),
                 alertmanager=Size("50m", "128Mi", "300m", "256Mi"),

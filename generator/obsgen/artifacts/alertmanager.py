@@ -114,7 +114,7 @@ POLICY_RECEIVER_SUFFIX = "policy"
 
 def _policy_team(stack: Stack) -> str:
     """Team told about error-budget policy actions; empty where no alert carries one."""
-    if stack.tier.name != "enterprise":
+    if not stack.tier.error_budget_policy:
         return ""
     return stack.policy_team or stack.default_team
 

@@ -11,17 +11,19 @@ the charts set. Loki and Tempo run with `-config.expand-env=true` and read
 Ports are fixed by the configs below and repeated in the charts' Services and
 container ports; the tests check that they agree.
 
-The per-tier rows (`TIERS`) belong in tiers.py once the lead integrates them;
-they are kept here so this module is self-contained until then.
+The per-tier rows are the tier table's (`Tier.backends` in tiers.py); a
+profile may override the stores' sizes (`resources.loki`, …, RESOURCE_KEYS).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ..images import IMAGES
 from ..tiers import TIERS as TIER_TABLE
+from ..tiers import BackendTier
 from . import volumes
 
 LOKI_HTTP_PORT = 3100
@@ -67,77 +69,13 @@ ENV_CONTRACT: dict[str, tuple[str, ...]] = {
 }
 
 
-def _size(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
-    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu_limit, "memory": memory_limit}}
+# The per-tier rows live in the tier table (tiers.py, Tier.backends).
+TIERS: Mapping[str, BackendTier] = MappingProxyType({name: tier.backends for name, tier in TIER_TABLE.items()})
 
+# Containers of the stores whose size a profile may set under `resources`.
+RESOURCE_KEYS = ("loki", "lokiRead", "lokiWrite", "lokiBackend", "tempo", "jaeger")
+_SCALABLE_KEYS = {"read": "lokiRead", "write": "lokiWrite", "backend": "lokiBackend"}
 
-@dataclass(frozen=True)
-class BackendTier:
-    """How one tier runs its log and trace stores. Whether it runs them at
-    all is the tier table's `logs` and `traces` (obsgen/tiers.py)."""
-
-    loki_mode: str  # monolithic | scalable
-    log_retention: str  # Loki duration, in hours: unambiguous for every parser that reads it
-    loki_storage_gi: int
-    loki_resources: dict[str, Any]
-    trace_storage: str  # local | s3 (Tempo); Jaeger picks badger | elasticsearch | opensearch itself
-    tempo_storage_gi: int
-    tempo_resources: dict[str, Any]
-    jaeger_storage_gi: int
-    jaeger_resources: dict[str, Any]
-    scalable: dict[str, Any] = field(default_factory=dict)
-
-
-# Logs and traces start at intermediate: basic promises 0.5 CPU and 1 GiB of
-# requests in total, which a log store alone would take.
-_OFF = _size("0", "0", "0", "0")
-TIERS: dict[str, BackendTier] = {
-    "basic": BackendTier("monolithic", "168h", 10, _OFF, "local", 10, _OFF, 10, _OFF),
-    "intermediate": BackendTier(
-        "monolithic",
-        "168h",  # 7 d
-        20,
-        _size("100m", "256Mi", "1", "1Gi"),
-        "local",
-        10,
-        _size("100m", "256Mi", "1", "1Gi"),
-        10,
-        _size("100m", "128Mi", "1", "512Mi"),
-    ),
-    "advanced": BackendTier(
-        "monolithic",
-        "360h",  # 15 d
-        50,
-        _size("250m", "512Mi", "2", "2Gi"),
-        "local",
-        30,
-        _size("250m", "512Mi", "2", "2Gi"),
-        30,
-        _size("200m", "256Mi", "2", "1Gi"),
-    ),
-    "enterprise": BackendTier(
-        "scalable",
-        "720h",  # 30 d
-        # The PVCs hold only the WAL and caches: chunks and index live in the bucket.
-        20,
-        _size("250m", "512Mi", "2", "2Gi"),
-        "s3",
-        # Tempo's PVC keeps the advanced tier's size although the blocks move
-        # to the bucket: a volume cannot shrink when a cluster moves up a tier
-        # (tests/test_tier_upgrades.py).
-        30,
-        _size("500m", "1Gi", "2", "4Gi"),
-        30,
-        _size("200m", "256Mi", "2", "1Gi"),
-        scalable={
-            # write: 3 replicas for replication_factor 3 (a push survives one
-            # lost ingester); read and backend: 2 for availability.
-            "read": {"replicas": 2, "resources": _size("250m", "512Mi", "2", "2Gi")},
-            "write": {"replicas": 3, "resources": _size("250m", "1Gi", "2", "2Gi"), "storage": {"size": "20Gi"}},
-            "backend": {"replicas": 2, "resources": _size("100m", "256Mi", "1", "1Gi"), "storage": {"size": "10Gi"}},
-        },
-    ),
-}
 
 TRACE_RETENTION = "168h"  # 7 d for every backend and tier
 # First day of the v13/tsdb schema. A new store starts on it; moving it later
@@ -259,14 +197,19 @@ def loki_config(tier: BackendTier, cluster: str) -> dict[str, Any]:
     return config
 
 
-def loki_values(tier_name: str, cluster: str, object_storage: dict[str, Any] | None = None) -> dict[str, Any]:
+def loki_values(
+    tier_name: str, cluster: str, object_storage: dict[str, Any] | None = None, resources: Mapping[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     tier = TIERS[tier_name]
+    resources = resources or {}
     scalable_defaults = {
         "read": {"replicas": 2, "resources": tier.loki_resources},
         "write": {"replicas": 3, "resources": tier.loki_resources, "storage": {"size": "10Gi"}},
         "backend": {"replicas": 2, "resources": tier.loki_resources, "storage": {"size": "10Gi"}},
     }
     scalable = {k: {**scalable_defaults[k], **tier.scalable.get(k, {})} for k in scalable_defaults}
+    for part, key in _SCALABLE_KEYS.items():
+        scalable[part]["resources"] = resources.get(key, scalable[part]["resources"])
     for part in ("write", "backend"):
         scalable[part]["storage"] = volumes.storage(scalable[part]["storage"]["size"])
     return {
@@ -274,7 +217,7 @@ def loki_values(tier_name: str, cluster: str, object_storage: dict[str, Any] | N
         "component": "logs",
         "image": IMAGES["loki"].as_values(),
         "mode": tier.loki_mode,
-        "resources": tier.loki_resources,
+        "resources": resources.get("loki", tier.loki_resources),
         "storage": volumes.storage(f"{tier.loki_storage_gi}Gi"),
         "scalable": scalable,
         "objectStorage": object_storage_values(object_storage),
@@ -332,13 +275,19 @@ def tempo_config(tier: BackendTier, cluster: str) -> dict[str, Any]:
     }
 
 
-def tempo_values(tier_name: str, cluster: str, backend: str = "tempo", object_storage: dict[str, Any] | None = None) -> dict[str, Any]:
+def tempo_values(
+    tier_name: str,
+    cluster: str,
+    backend: str = "tempo",
+    object_storage: dict[str, Any] | None = None,
+    resources: Mapping[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     tier = TIERS[tier_name]
     return {
         "enabled": TIER_TABLE[tier_name].traces and backend == "tempo",
         "component": "traces",
         "image": IMAGES["tempo"].as_values(),
-        "resources": tier.tempo_resources,
+        "resources": (resources or {}).get("tempo", tier.tempo_resources),
         "storage": volumes.storage(f"{tier.tempo_storage_gi}Gi"),
         "traceStorage": tier.trace_storage,
         "objectStorage": object_storage_values(object_storage),
@@ -402,7 +351,11 @@ def jaeger_config(storage: str = "badger") -> dict[str, Any]:
 
 
 def jaeger_values(
-    tier_name: str, backend: str = "tempo", storage: str = "badger", elasticsearch: dict[str, Any] | None = None
+    tier_name: str,
+    backend: str = "tempo",
+    storage: str = "badger",
+    elasticsearch: dict[str, Any] | None = None,
+    resources: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     tier = TIERS[tier_name]
     es = {"url": "", "existingSecret": "", "usernameKey": "username", "passwordKey": "password"}
@@ -415,7 +368,7 @@ def jaeger_values(
         "image": IMAGES["jaeger"].as_values(),
         # One pod with Badger (a single-node store); more only with a search cluster.
         "replicas": 1,
-        "resources": tier.jaeger_resources,
+        "resources": (resources or {}).get("jaeger", tier.jaeger_resources),
         "storage": volumes.storage(f"{tier.jaeger_storage_gi}Gi"),
         "traceStorage": storage,
         "elasticsearch": es,
@@ -432,13 +385,16 @@ def values(
     logs_object_storage: dict[str, Any] | None = None,
     traces_object_storage: dict[str, Any] | None = None,
     elasticsearch: dict[str, Any] | None = None,
+    resources: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The `loki`, `tempo` and `jaeger` sections of the umbrella values (same keys in every tier)."""
+    """The `loki`, `tempo` and `jaeger` sections of the umbrella values (same keys in every tier).
+
+    resources: the profile's sizes for RESOURCE_KEYS, over the tier's."""
     if traces_backend not in ("tempo", "jaeger"):
         raise ValueError(f"traces.backend: {traces_backend!r} is not one of tempo, jaeger")
     return {
         # Separate buckets: Loki and Tempo each own their bucket's layout and lifecycle.
-        "loki": loki_values(tier_name, cluster, logs_object_storage),
-        "tempo": tempo_values(tier_name, cluster, traces_backend, traces_object_storage),
-        "jaeger": jaeger_values(tier_name, traces_backend, jaeger_storage, elasticsearch),
+        "loki": loki_values(tier_name, cluster, logs_object_storage, resources),
+        "tempo": tempo_values(tier_name, cluster, traces_backend, traces_object_storage, resources),
+        "jaeger": jaeger_values(tier_name, traces_backend, jaeger_storage, elasticsearch, resources),
     }

@@ -165,6 +165,7 @@ def _logs_traces(stack: Stack) -> dict[str, Any]:
         logs_object_storage=stack.object_storage.get("logs"),
         traces_object_storage=stack.object_storage.get("traces"),
         elasticsearch=stack.elasticsearch or None,
+        resources=stack.backend_resources,
     )
 
 

@@ -85,7 +85,7 @@ def _red(stack: Stack, service: Service) -> list[RecordingRule]:
             {**labels, "quantile": "0.95"},
         )
     )
-    if stack.tier.name == "enterprise":
+    if stack.tier.security_signals:
         rules.append(
             RecordingRule(
                 AUTH_FAILURES,
