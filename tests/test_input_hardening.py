@@ -208,6 +208,12 @@ def test_unknown_alert_names_are_errors(tmp_path):
     assert_refused(obsgen("validate", str(path)), "alerts.disabled[0]", "did you mean 'TargetDown'", "has no threshold")
 
 
+def test_durations_are_checked_the_way_prometheus_parses_them(tmp_path):
+    """Units out of order or repeated pass a naive pattern and fail promtool."""
+    path = profile(tmp_path, "name: p\nextends: basic\nalerts:\n  overrides: {TargetDown: {for: 30m1h}}\n")
+    assert_refused(obsgen("validate", str(path)), "alerts.overrides.TargetDown.for")
+
+
 def test_disabled_and_overrides_reach_self_monitoring(tmp_path):
     path = profile(
         tmp_path,
