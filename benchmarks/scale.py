@@ -43,13 +43,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from tests.support.render import NAMESPACE, RELEASE, split  # noqa: E402
 from tests.support.scale import release_record_bytes, write_profile  # noqa: E402
 from tests.support.tools import tool  # noqa: E402
+from worktree import DEFAULT_BEFORE, checked_out, head  # noqa: E402
 
 REPORTS = ROOT / "benchmarks" / "reports"
-DEFAULT_BEFORE = "6cdaa51"  # main before "correct by construction" (issue 10)
 SIZES = (10, 100, 300)
 RUNS = 3
 KIB = 1024
@@ -143,12 +144,9 @@ def measure_profile(tree: Tree, profile: Path, out: Path) -> dict[str, Any]:
 def run(before_ref: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="obs-scale-") as tmp_name:
         tmp = Path(tmp_name)
-        worktree = tmp / "before"
-        add = ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(worktree), before_ref]
-        subprocess.run(add, check=True, capture_output=True)
-        try:
+        with checked_out(before_ref, tmp / "before") as worktree:
             trees = [Tree("before", worktree), Tree("after", ROOT)]
-            result: dict[str, Any] = {"before": before_ref, "after": _head(), "tiers": {}, "profiles": {}}
+            result: dict[str, Any] = {"before": before_ref, "after": head(), "tiers": {}, "profiles": {}}
             for tree in trees:
                 work = [tree.work_seconds() for _ in range(RUNS)]
                 whole = [tree.obsgen("generate", "--check")[0] for _ in range(RUNS)]
@@ -161,12 +159,6 @@ def run(before_ref: str) -> dict[str, Any]:
                     rows["slo_groups_identical"] = before_groups == after_groups
                 result["profiles"][str(n)] = rows
             return result
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], capture_output=True)
-
-
-def _head() -> str:
-    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 
 
 def _cell(row: dict[str, Any], key: str) -> str:
