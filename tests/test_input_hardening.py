@@ -449,3 +449,26 @@ def test_c_emitter_writes_the_same_bytes_as_the_python_one():
 def test_cli_entry_point_runs():
     proc = subprocess.run([*OBSGEN, "--help"], capture_output=True, text=True, env={**os.environ}, timeout=60)
     assert proc.returncode == 0 and "generate" in proc.stdout
+
+
+def test_the_generate_time_net_catches_what_slips_past_the_field_checks():
+    """checks.problems parses every rule and dashboard query and walks the routes; each part can fail."""
+    import copy
+    import json
+
+    from obsgen import checks, model
+    from obsgen.artifacts import values as values_artifact
+
+    document = values_artifact.build(model.builtin_stack("intermediate"))
+    assert checks.problems(document) == []
+    broken = copy.deepcopy(document)
+    broken["rules"]["files"][0]["groups"][0]["rules"][0]["expr"] = "sum(rate(x[5m])"
+    board = json.loads(broken["dashboards"]["items"][0]["json"])
+    target = {"expr": "rate(up[$nowhere])", "datasource": {"type": "prometheus"}}
+    board["panels"].append({"type": "timeseries", "title": "x", "targets": [target]})
+    broken["dashboards"]["items"][0]["json"] = json.dumps(board)
+    broken["alertmanager"]["config"]["route"]["routes"][0]["receiver"] = "nobody"
+    found = dict(checks.problems(broken))
+    assert any("does not parse as PromQL" in reason for reason in found.values()), found
+    assert any("$nowhere" in reason for reason in found.values()), found
+    assert any(path.endswith("routes[0].receiver") for path in found), found

@@ -52,12 +52,15 @@ def _dashboard_exprs(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 def promql_problems(document: dict[str, Any]) -> list[tuple[str, str]]:
     problems = []
-    grafana = [(where, expr, True) for where, expr in _dashboard_exprs(document)]
-    for where, expr, interpolate in [*((w, e, False) for w, e in _rule_exprs(document)), *grafana]:
+    exprs = list(_rule_exprs(document))
+    for where, expr in _dashboard_exprs(document):
         try:
-            promql.check(dashboards.interpolate(expr, SAMPLE_VARIABLES) if interpolate else expr)
+            exprs.append((where, dashboards.interpolate(expr, SAMPLE_VARIABLES)))
         except KeyError as exc:
             problems.append((where, f"uses Grafana variable ${exc.args[0]}, which no dashboard defines"))
+    for where, expr in exprs:
+        try:
+            promql.check(expr)
         except promql.PromQLError as exc:
             problems.append((where, f"generated expression {exc}: {' '.join(expr.split())[:200]}"))
     return problems

@@ -88,11 +88,10 @@ def stale_runbooks(outputs: list[Output]) -> list[Path]:
 def plan_builtin() -> list[Output]:
     """Every built-in tier's values file, the chart's defaults and schema, and the runbooks."""
     outputs = plan_runbooks()
-    documents = {}
     for tier in builtin_names():
         profile = load_builtin(tier)
-        documents[tier] = values_document(profile, model.builtin_stack(tier))
-        outputs.append(Output(paths.VALUES_DIR / f"{tier}.yaml", values_text(profile, COMMAND, document=documents[tier])))
+        document = values_document(profile, model.builtin_stack(tier))
+        outputs.append(Output(paths.VALUES_DIR / f"{tier}.yaml", values_text(profile, COMMAND, document=document)))
     # The chart's defaults are that tier's file under another header.
     note = f"Chart defaults are the {DEFAULT_TIER} tier; install another tier with -f values/<tier>.yaml."
     default = next(o.text for o in outputs if o.path == paths.VALUES_DIR / f"{DEFAULT_TIER}.yaml")

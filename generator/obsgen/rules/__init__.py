@@ -9,6 +9,7 @@ decides which group lands in which file.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from functools import cache
 from typing import Any
 
@@ -82,8 +83,6 @@ def profile_problems(stack: Stack, data: dict[str, Any]) -> list[tuple[str, str]
 
 
 def _hint(name: str, known: dict[str, bool]) -> str:
-    import difflib
-
     close = difflib.get_close_matches(name, known, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
