@@ -28,7 +28,6 @@ A profile the after tree refuses (over a budget) is reported with its error.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -45,12 +44,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from before_after import DEFAULT_BEFORE, checked_out, head, write_reports  # noqa: E402
 from tests.support.render import NAMESPACE, RELEASE, split  # noqa: E402
 from tests.support.scale import release_record_bytes, write_profile  # noqa: E402
 from tests.support.tools import tool  # noqa: E402
-from worktree import DEFAULT_BEFORE, checked_out, head  # noqa: E402
 
-REPORTS = ROOT / "benchmarks" / "reports"
 SIZES = (10, 100, 300)
 RUNS = 3
 KIB = 1024
@@ -215,10 +213,7 @@ def main() -> None:
     parser.add_argument("--before", default=DEFAULT_BEFORE, help="git ref of the 'before' tree")
     args = parser.parse_args()
     result = run(args.before)
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    (REPORTS / "scale.json").write_text(json.dumps(result, indent=2) + "\n")
-    (REPORTS / "scale.md").write_text(report(result))
-    print(report(result))
+    write_reports("scale", result, report(result))
 
 
 if __name__ == "__main__":

@@ -45,15 +45,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from before_after import DEFAULT_BEFORE, REPORTS, checked_out, head, write_reports  # noqa: E402
 from dashboard_latency import Data, backfill, service_series  # noqa: E402
 from tests.support.processes import daemons, free_port, prometheus_on_tsdb, wait_for  # noqa: E402
 from tests.support.scale import write_profile  # noqa: E402
-from worktree import DEFAULT_BEFORE, checked_out, head  # noqa: E402
 
 from obsgen import model  # noqa: E402
 from obsgen.profile import load  # noqa: E402
 
-REPORTS = ROOT / "benchmarks" / "reports"
 HOUR = 3600
 HISTORY = 7 * HOUR  # the longest raw window (6h) and then some
 INTERVAL = "15s"
@@ -205,10 +204,7 @@ def main() -> None:
         result = json.loads((REPORTS / "slo-evaluation.json").read_text())
     else:
         result = run(args.before, args.services)
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    (REPORTS / "slo-evaluation.json").write_text(json.dumps(result, indent=2) + "\n")
-    (REPORTS / "slo-evaluation.md").write_text(report(result))
-    print(report(result))
+    write_reports("slo-evaluation", result, report(result))
 
 
 if __name__ == "__main__":

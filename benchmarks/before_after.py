@@ -1,13 +1,16 @@
-"""The tree at another commit, next to this one, for before/after benchmarks."""
+"""Before/after benchmarks: the tree at another commit next to this one, and the reports."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+REPORTS = ROOT / "benchmarks" / "reports"
 # main before the issue "correct by construction" (issue 10): the baseline of its measurements.
 DEFAULT_BEFORE = "6cdaa51"
 
@@ -24,3 +27,11 @@ def checked_out(ref: str, where: Path) -> Iterator[Path]:
 
 def head() -> str:
     return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+
+def write_reports(stem: str, result: dict[str, Any], markdown: str) -> None:
+    """benchmarks/reports/<stem>.json (the figures) and .md (for people), and the .md on stdout."""
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    (REPORTS / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (REPORTS / f"{stem}.md").write_text(markdown)
+    print(markdown)
