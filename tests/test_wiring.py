@@ -27,7 +27,6 @@ import pytest
 import yaml
 
 from tests.support.render import NAMESPACE, TIERS, helm_template, render_tier, split
-from tests.support.tools import ROOT
 
 ADDRESS = re.compile(
     r"(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?"
@@ -168,24 +167,17 @@ def discovery_problems(objects) -> list[str]:
     return problems
 
 
-def _render(tier: str, *extra: str):
-    return render_tier(tier) if not extra else tuple(split(helm_template(values=(ROOT / "values" / f"{tier}.yaml",), sets=extra)))
-
-
-CASES = [pytest.param(tier, (), id=tier) for tier in TIERS]
-
-
-@pytest.mark.parametrize(("tier", "sets"), CASES)
-def test_every_address_resolves_to_a_rendered_service(tier, sets):
-    objects = _render(tier, *sets)
+@pytest.mark.parametrize("tier", TIERS)
+def test_every_address_resolves_to_a_rendered_service(tier):
+    objects = render_tier(tier)
     hits = addresses(objects)
     assert hits, "the render names no in-cluster address at all: the search is broken"
     assert wiring_problems(objects) == []
 
 
-@pytest.mark.parametrize(("tier", "sets"), CASES)
-def test_every_discovery_regex_finds_a_service(tier, sets):
-    objects = _render(tier, *sets)
+@pytest.mark.parametrize("tier", TIERS)
+def test_every_discovery_regex_finds_a_service(tier):
+    objects = render_tier(tier)
     assert list(_service_name_regexes(objects)), "no Service-name discovery found: the search is broken"
     assert discovery_problems(objects) == []
 
