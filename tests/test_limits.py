@@ -1,30 +1,34 @@
 """Every object fits Kubernetes' limits with a margin, and the generator refuses
 a profile before any object or the Helm release record would pass its budget.
 
-The full 300-service measurement is benchmarks/scale.py; here a 40-service
-organisation (rule files several times the part size) is generated and
-rendered, and the guard is shown to fire with lowered budgets.
+The full 300-service measurement is benchmarks/scale.py; here a 100-service
+organisation (per-service rule files past the part size; the SLO rules are
+shared and stay small) is generated and rendered, and the guard is shown to
+fire with lowered budgets.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
 
-from obsgen import generate, limits
+from obsgen import generate, limits, model
 from obsgen.errors import ValidationErrors
+from obsgen.profile import load
+from obsgen.rules import slo
 from tests.support.render import CHART, find, helm_template, split
 from tests.support.scale import release_record_bytes, write_profile
 
-SERVICES = 40
+SERVICES = 100
 
 
 @cache
 def _generated(tmp: str) -> tuple[Path, str]:
-    profile = write_profile(Path(tmp) / "org40.yaml", SERVICES)
+    profile = write_profile(Path(tmp) / f"org{SERVICES}.yaml", SERVICES)
     (out,) = generate.plan_profile(profile, Path(tmp) / "out")
     generate.write([out])
     return out.path, out.text
@@ -44,7 +48,7 @@ def rendered(org) -> tuple[str, list]:
 def test_rule_files_are_cut_into_parts_and_all_mounted(org, rendered):
     document = yaml.safe_load(org[1])
     names = [f["name"] for f in document["rules"]["files"]]
-    assert any(n.startswith("slo-") for n in names), f"the SLO rules were not cut into parts: {names}"
+    assert any(re.search(r"-\d+\.yaml$", n) for n in names), f"no rule file was cut into parts: {names}"
     assert len(names) == len(set(names))
     _, objects = rendered
     (prometheus,) = find(objects, "StatefulSet", "obs-prometheus")
@@ -113,3 +117,15 @@ def test_cut_keeps_small_files_whole_and_groups_whole():
     parts = limits.split_rule_file("slo.yaml", many)
     assert len(parts) > 1 and [g for p in parts for g in p["groups"]] == many
     assert [p["name"] for p in parts] == [f"slo-{k}.yaml" for k in range(1, len(parts) + 1)]
+
+
+def test_slo_rules_grow_with_shapes_not_with_services(tmp_path):
+    """Each SLO adds one slo:info series; every other SLO rule is shared (rules/slo/engine.py)."""
+    counts = {}
+    for n in (10, 300):
+        stack = model.build(load(write_profile(tmp_path / f"org{n}.yaml", n)))
+        *info, shared = slo.rule_groups(stack)
+        counts[n] = (sum(len(g.rules) for g in info), len(shared.rules), len(slo.slos(stack)))
+    (info10, shared10, slos10), (info300, shared300, slos300) = counts[10], counts[300]
+    assert (info10, info300) == (slos10, slos300) and slos300 == 30 * slos10
+    assert shared300 == shared10

@@ -152,9 +152,10 @@ def test_rule_group_intervals_and_alert_for_are_changed_only_where_asked(tmp_pat
     changed = {name for name in rendered if out[name] != rendered[name]}
     assert changed == {"slo.yaml"}  # every other file byte for byte
     before, after = yaml.safe_load(rendered["slo.yaml"]), yaml.safe_load(out["slo.yaml"])
-    assert [g["interval"] for g in before["groups"]] == ["1m"]
-    assert [g["interval"] for g in after["groups"]] == ["5s"]
-    for old, new in zip(before["groups"][0]["rules"], after["groups"][0]["rules"], strict=True):
+    assert [g["interval"] for g in before["groups"]] == ["1m", "1m"]  # slo-info, slo-rules
+    assert [g["interval"] for g in after["groups"]] == ["5s", "5s"]
+    old_rules = [r for g in before["groups"] for r in g["rules"]]
+    for old, new in zip(old_rules, [r for g in after["groups"] for r in g["rules"]], strict=True):
         if new.get("alert") == "SLOErrorBudgetBurnSlow":
             assert (old["for"], new["for"]) == ("15m", "2m")
             new = {**new, "for": old["for"]}

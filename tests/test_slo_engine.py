@@ -4,6 +4,7 @@ and the generated rules checked and evaluated by the real promtool."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -95,34 +96,55 @@ def test_alerts_per_tier(tier):
     assert all(severities[a] == "warning" for a in ("SLOErrorBudgetBurnSlow", "SLOErrorBudgetBurnChronic", "SLONoData") if a in severities)
     for rule in group.alerts:
         rendered = rule.render(stack)
-        assert rendered["labels"]["team"] == "payments"
+        assert "team" not in rendered["labels"]  # the series' team (slo:info): shared by the services of many teams
         assert rendered["labels"]["tier"] == tier
-        assert {"slo", "service", "namespace", "severity"} <= set(rendered["labels"])
+        assert rendered["labels"]["severity"]
+        assert engine.ON_IDENTITY in rule.expr or engine.BY_IDENTITY in rule.expr  # the identity comes from the series
         assert "$value |" in rendered["annotations"]["description"]
         assert rule.runbook.meaning and rule.runbook.causes and rule.runbook.checks and rule.runbook.queries
 
 
 def test_burn_alerts_carry_stable_labels_and_expressions():
     fast = next(a for a in scenarios.group("basic", "checkout-availability").alerts if a.name == "SLOErrorBudgetBurnFast")
-    assert fast.labels == {"slo": "checkout-availability", "service": "checkout", "namespace": "shop", "burn_window": "1h"}
+    assert fast.labels == {"burn_window": "1h"} and fast.team is None
     assert fast.for_ == "2m"
     assert fast.expr == (
-        'slo:burn_rate:ratio_rate1h{slo="checkout-availability"} > 14.4\n'
+        "slo:burn_rate:ratio_rate1h > 14.4\n"
         "and\n"
-        'slo:burn_rate:ratio_rate5m{slo="checkout-availability"} > 14.4\n'
+        "slo:burn_rate:ratio_rate5m > 14.4\n"
         "and\n"
-        'slo:sli_events_total:increase5m{slo="checkout-availability"} >= 10'
+        "slo:sli_events_total:increase5m >= slo:min_events:count\n"
+        "and on (slo, service, namespace, team)\n"
+        'slo:info{alerts="tier", period="30d"}'
     )
+
+
+def test_an_slo_whose_alerts_differ_from_its_tier_gets_rules_of_its_own():
+    """A file's own pairs or labels: alerts written for that SLO alone, reading the shared recordings."""
+    fast = next(a for a in scenarios.group("basic", "checkout-sloth-availability").alerts if a.name == "SLOErrorBudgetBurnFast")
+    assert fast.labels["slo"] == "checkout-sloth-availability" and fast.team == "payments"
+    assert fast.expr.startswith('slo:burn_rate:ratio_rate1h{slo="checkout-sloth-availability"} > 14.4')
+    info = next(r for r in scenarios.group("basic", "checkout-sloth-availability").rules if isinstance(r, RecordingRule))
+    assert info.record == engine.INFO and info.labels["alerts"] == engine.OWN_ALERTS
+    shared = slo_engine.rule_groups(stack_of("basic"))[-1]
+    # The shared burn alerts skip it: they match slo:info{alerts="tier"} only.
+    assert all('alerts="tier"' in a.expr for a in shared.alerts if a.team is None)
+    assert sum(1 for a in shared.alerts if a.labels.get("slo") == "checkout-sloth-availability") == 2
 
 
 def test_enterprise_policy_and_compliance_alerts():
     rules = {a.name: a for a in scenarios.group("enterprise", "checkout-availability").alerts}
     exhausted, compliance = rules["SLOErrorBudgetExhausted"], rules["SLOComplianceBreached"]
     assert exhausted.labels["action"] == "freeze-checkout-releases"  # the SLO's policy.action
+    assert 'action="freeze-checkout-releases"' in exhausted.expr  # one rule per action, for the SLOs that have it
     assert exhausted.severity == "warning" and compliance.severity == "info"
     default = {a.name: a for a in scenarios.group("enterprise", "checkout-latency").alerts}["SLOErrorBudgetExhausted"]
     assert default.labels["action"] == "freeze-releases"
-    assert compliance.expr.startswith('slo:sli:ratio_period{slo="checkout-availability"} < 0.999')
+    assert compliance.expr.startswith("slo:sli:ratio_period < slo:objective:ratio")
+    shared = [a for a in slo_engine.rule_groups(stack_of("enterprise"))[-1].alerts if a.team is None]
+    actions = [a.labels["action"] for a in shared if a.name == "SLOErrorBudgetExhausted"]
+    # One rule per period and action in use: 7d, 28d and 30d with the default action, 30d with checkout's own.
+    assert sorted(actions) == ["freeze-checkout-releases", "freeze-releases", "freeze-releases", "freeze-releases"]
 
 
 def test_tier_table_covers_every_tier():
@@ -171,6 +193,8 @@ def test_no_slos_no_rules():
 # --- recordings -----------------------------------------------------------------
 
 FIXED = {
+    "slo:info",
+    "slo:min_events:count",
     "slo:objective:ratio",
     "slo:error_budget:ratio",
     "slo:sli:ratio_period",
@@ -190,18 +214,32 @@ def test_recordings_have_fixed_names_and_labels(tier, windows):
     assert names >= FIXED
     assert {f"slo:sli_error:ratio_rate{w}" for w in windows} | {f"slo:burn_rate:ratio_rate{w}" for w in windows} <= names
     assert {n for n in names if n.startswith("slo:burn_rate:")} == {f"slo:burn_rate:ratio_rate{w}" for w in windows}
-    for r in records:
-        assert r.labels == {"slo": "checkout-availability", "service": "checkout", "namespace": "shop", "team": "payments"}
+    identity = {"slo": "checkout-availability", "service": "checkout", "namespace": "shop", "team": "payments"}
+    info, *shared = records
+    assert info.record == engine.INFO and info.labels.items() >= identity.items()
+    # Shared rules carry no labels of their own: every series they record has the SLO's identity from slo:info.
+    assert all(not r.labels for r in shared)
+
+
+def test_rules_grow_with_shapes_not_with_services():
+    """Two SLOs of the same shape share every rule; only their slo:info differs."""
+    stack = stack_of("enterprise")
+    found = slo_engine.slos(stack)
+    twin = dataclasses.replace(found[0], name="checkout-availability-2", service="payments-api")
+    info, rules = slo_engine._rules([*found, twin], stack)
+    assert len(info) == len(found) + 1
+    assert rules == list(slo_engine.rule_groups(stack)[-1].rules)
 
 
 def test_long_windows_and_period_add_up_short_counts():
     rules = {r.record: r.expr for r in scenarios.group("enterprise", "checkout-availability").rules if isinstance(r, RecordingRule)}
-    sel = '{slo="checkout-availability"}'
-    assert rules["slo:sli_events_bad:increase3d"] == f"sum_over_time(slo:sli_events_bad:increase5m{sel}[3d:5m])"
-    assert rules["slo:sli_events_total:increase_period"] == f"sum_over_time(slo:sli_events_total:increase5m{sel}[30d:5m])"
+    assert rules["slo:sli_events_bad:increase3d"] == "sum_over_time(slo:sli_events_bad:increase5m[3d:5m])"
+    assert rules["slo:sli_events_total:increase_period"] == (
+        'sum_over_time(slo:sli_events_total:increase5m[30d:5m])\nand on (slo, service, namespace, team)\nslo:info{period="30d"}'
+    )
     # Traffic-weighted: the period ratio divides summed counts, it never averages ratios.
     assert rules["slo:error_budget_remaining:ratio"] == (
-        f"1 - (slo:sli_events_bad:increase_period{sel} / (slo:sli_events_total:increase_period{sel} > 0)) / 0.001"
+        "1 - (slo:sli_events_bad:increase_period / (slo:sli_events_total:increase_period > 0)) / slo:error_budget:ratio"
     )
 
 
@@ -211,18 +249,31 @@ def test_sli_queries_per_type():
     def expr(slo: str, record: str) -> str:
         return next(r.expr for r in group[slo].rules if isinstance(r, RecordingRule) and r.record == record)
 
-    assert expr("checkout-availability", "slo:sli_events_bad:increase5m").startswith(
-        'sum(increase(http_requests_total{namespace="shop", service="checkout", status=~"5.."}[5m]))'
+    def info(slo: str) -> dict[str, str]:
+        return next(r.labels for r in group[slo].rules if isinstance(r, RecordingRule) and r.record == engine.INFO)
+
+    # Counted for every service at once, by the selector's labels; slo:info holds this SLO's values.
+    assert 'sum by (namespace, service) (increase(http_requests_total{status=~"5.."}[5m]))' in expr(
+        "checkout-availability", "slo:sli_events_bad:increase5m"
     )
+    assert info("checkout-availability").items() >= {"selector_namespace": "shop", "selector_service": "checkout"}.items()
     assert 'status=~"5..|429"' in expr("checkout-errors", "slo:sli_events_bad:increase5m")
-    assert (
-        expr("checkout-ledger", "slo:sli_events_total:increase5m")
-        == 'sum(increase(http_server_request_duration_seconds_count{job="ledger"}[5m]))'
+    assert info("checkout-errors")["sli"] != info("checkout-availability")["sli"]
+    assert expr("checkout-ledger", "slo:sli_events_total:increase5m") == (
+        "sum by (slo, service, namespace, team) (\n"
+        "  sum by (job) (increase(http_server_request_duration_seconds_count[5m]))\n"
+        "  * on (job) group_right\n"
+        f'  slo:info{{sli="{info("checkout-ledger")["sli"]}"}}\n'
+        ")"
     )
-    assert expr("checkout-psp", "slo:sli_events_total:increase5m") == (
-        'sum(count_over_time(probe_success{job="blackbox", service="checkout", dependency="psp"}[5m]))'
+    assert info("checkout-ledger")["job"] == "ledger"
+    assert 'sum by (service, dependency) (count_over_time(probe_success{job="blackbox"}[5m]))' in expr(
+        "checkout-psp", "slo:sli_events_total:increase5m"
     )
+    assert info("checkout-psp").items() >= {"selector_service": "checkout", "dependency": "psp"}.items()
+    # A query written by hand keeps rules of its own.
     assert expr("checkout-orders", "slo:sli_events_bad:increase1h").startswith('sum(increase(orders_failed_total{namespace="shop"}[1h]))')
+    assert info("checkout-orders")["sli"] == engine.QUERY_SLI
     assert scenarios.slos("enterprise")["checkout-psp"].min_events == 1  # probes: a fixed synthetic rate
 
 
@@ -230,7 +281,7 @@ def test_latency_uses_the_bucket_with_an_le_matcher_for_prometheus_2_and_3():
     rules = scenarios.group("basic", "checkout-latency").rules
     bad = next(r.expr for r in rules if isinstance(r, RecordingRule) and r.record == "slo:sli_events_bad:increase5m")
     assert le_matcher(0.25) == 'le=~"0\\\\.250*"'
-    assert f'http_request_duration_seconds_bucket{{namespace="shop", service="checkout", {le_matcher(0.25)}}}[5m]' in bad
+    assert f"http_request_duration_seconds_bucket{{{le_matcher(0.25)}}}[5m]" in bad
 
 
 # --- imports --------------------------------------------------------------------
@@ -329,7 +380,7 @@ def test_latency_threshold_of_a_declared_bucket_is_accepted(tmp_path):
     service = with_slo(type="latency", latency={"threshold": 0.3})
     service["telemetry"]["buckets"] = [0.1, 0.3, 1]
     stack = model.build(load(write_profile(tmp_path, [service, LEDGER])))
-    assert 'le=~"0\\\\.30*"' in slo_engine.rule_groups(stack)[0].rules[4].expr
+    assert any('le=~"0\\\\.30*"' in r.expr for r in slo_engine.rule_groups(stack)[-1].rules)
 
 
 def test_unsupported_period_in_the_profile_is_rejected_by_the_schema(tmp_path):
@@ -599,7 +650,7 @@ def test_time_to_exhaustion_extrapolates_the_1h_burn_rate(tmp_path):
         "slo:sli_events_bad:increase1h",
     }
     keep |= {"slo:sli_error:ratio_rate1h", "slo:burn_rate:ratio_rate1h", engine.TOTAL_PERIOD, engine.BAD_PERIOD, engine.BUDGET_REMAINING}
-    keep.add(engine.TIME_TO_EXHAUSTION)
+    keep |= {engine.TIME_TO_EXHAUSTION, engine.INFO, engine.ERROR_BUDGET, engine.PERIOD_SECONDS}
     full = scenarios.group("enterprise", "checkout-availability")
     group = type(full)(full.name, tuple(r for r in full.rules if isinstance(r, RecordingRule) and r.record in keep), full.interval)
     series = scenarios.input_series("checkout-availability", [(1440, 1000, 0), (5, 1000, 10)])
@@ -612,8 +663,6 @@ def test_time_to_exhaustion_extrapolates_the_1h_burn_rate(tmp_path):
 
 def test_low_traffic_guard_is_what_keeps_a_single_error_silent(tmp_path):
     """Control for the scenario: the same single error with minEvents: 0 pages."""
-    import dataclasses
-
     base = scenarios.slos("basic")["checkout-availability"]
     stack = stack_of("basic")
     for min_events, firing in ((10, False), (0, True)):
@@ -630,7 +679,7 @@ def test_low_traffic_guard_is_what_keeps_a_single_error_silent(tmp_path):
 
 def test_alert_rules_are_the_types_the_lead_wires():
     groups = slo_engine.rule_groups(stack_of("enterprise"))
-    assert len(groups) == len(scenarios.slos("enterprise"))
+    assert [g.name for g in groups] == ["slo-info", "slo-rules"]
     assert all(isinstance(r, RecordingRule | AlertRule) for g in groups for r in g.rules)
     assert alerts.INHIBIT_EQUAL == ("cluster", "namespace", "service", "slo")
 
@@ -641,7 +690,7 @@ def test_alerts_disabled_by_name_are_not_generated_nor_inhibited(tmp_path):
     data["alerts"] = {"disabled": ["SLOErrorBudgetBurnMedium", "SLONoData"]}
     path.write_text(yaml.safe_dump(data))
     stack = model.build(load(path))
-    assert [a.name for a in slo_engine.rule_groups(stack)[0].alerts] == [
+    assert [a.name for a in slo_engine.rule_groups(stack)[-1].alerts] == [
         "SLOErrorBudgetBurnFast",
         "SLOErrorBudgetBurnSlow",
         "SLOErrorBudgetBurnChronic",
@@ -670,4 +719,6 @@ def test_catalogue_lists_every_alert_once_with_the_first_tier_that_generates_it(
 
 def test_alerts_link_the_slo_dashboard_on_their_slo():
     rendered = scenarios.group("basic", "checkout-availability").alerts[0].render(stack_of("basic"))
-    assert rendered["annotations"]["dashboard_url"].endswith("d/obs-slo?var-service=checkout&var-slo=checkout-availability")
+    assert rendered["annotations"]["dashboard_url"].endswith("d/obs-slo?var-service={{ $labels.service }}&var-slo={{ $labels.slo }}")
+    own = scenarios.group("basic", "checkout-sloth-availability").alerts[0].render(stack_of("basic"))
+    assert own["annotations"]["dashboard_url"].endswith("d/obs-slo?var-service=checkout&var-slo=checkout-sloth-availability")

@@ -88,17 +88,21 @@ def minutes(duration: str) -> int:
 
 
 def closure(full: RuleGroup, alerts: Iterable[str]) -> RuleGroup:
-    """The group's rules that the given alerts read, directly or through recordings."""
+    """The group's rules that the given alerts read, directly or through recordings
+    (every rule of a recorded name: shared rules record one name in several rules)."""
     wanted_alerts = set(alerts)
     rules = [r for r in full.rules if isinstance(r, AlertRule) and r.name in wanted_alerts]
-    recordings = {r.record: r for r in full.rules if isinstance(r, RecordingRule)}
+    recordings: dict[str, list[RecordingRule]] = {}
+    for r in full.rules:
+        if isinstance(r, RecordingRule):
+            recordings.setdefault(r.record, []).append(r)
     needed: set[str] = set()
     todo = [r.expr for r in rules]
     while todo:
-        for name in re.findall(r"slo:[a-z_]+:[a-z_0-9]+", todo.pop()):
+        for name in re.findall(r"slo:[a-z_]+(?::[a-z_0-9]+)?", todo.pop()):
             if name in recordings and name not in needed:
                 needed.add(name)
-                todo.append(recordings[name].expr)
+                todo.extend(r.expr for r in recordings[name])
     kept = [r for r in full.rules if (isinstance(r, RecordingRule) and r.record in needed) or r in rules]
     return RuleGroup(full.name, tuple(kept), full.interval)
 

@@ -48,7 +48,7 @@ class AlertRule:
     summary: str
     description: str  # Prometheus template; should show a formatted {{ $value }}
     runbook: Runbook
-    team: str = ""  # default: the stack's default team
+    team: str | None = ""  # "": the stack's default team; None: the team label of the alerting series
     labels: dict[str, str] = field(default_factory=dict)
     dashboard: str = ""  # path below the Grafana base URL, when a dashboard exists
 
@@ -75,7 +75,7 @@ class AlertRule:
             "labels": {
                 **self.labels,
                 "severity": self.severity,
-                "team": self.team or stack.default_team,
+                **({} if self.team is None else {"team": self.team or stack.default_team}),
                 "tier": stack.tier.name,
             },
             "annotations": annotations,

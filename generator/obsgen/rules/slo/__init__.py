@@ -15,11 +15,12 @@ from typing import Any
 from ... import promql
 from ...model import Stack
 from ...tiers import TIER_ORDER
-from ..types import AlertRule, RuleGroup
+from ..alerts import GROUP_SIZE
+from ..types import AlertRule, RecordingRule, RuleGroup
 from . import alerts, engine, imports, profile, sli
 from .definition import DEFAULT_MIN_EVENTS, SLO
 from .validate import Problems, SLOValidationErrors
-from .windows import DEFAULT_PERIOD, EVALUATION_INTERVAL, TIER_ALERTING, Pair, TierAlerting, WindowTable
+from .windows import DEFAULT_PERIOD, EVALUATION_INTERVAL, TIER_ALERTING, Pair, TierAlerting, WindowTable, seconds
 from .windows import windows as _windows
 
 __all__ = [
@@ -89,7 +90,7 @@ def alert_pairs(slo: SLO, stack: Stack) -> tuple[Pair, ...]:
 
 
 def _disabled(slo: SLO, stack: Stack) -> frozenset[str]:
-    service = next((s for s in stack.services if s.name == slo.service and s.namespace == slo.namespace), None)
+    service = _service(slo, stack)
     return stack.alerts_disabled | (service.alerts_disabled if service else frozenset())
 
 
@@ -134,15 +135,66 @@ def catalogue() -> list[tuple[AlertRule, str]]:
     return list(found.values())
 
 
+def _service(slo: SLO, stack: Stack) -> Any:
+    return next((s for s in stack.services if s.name == slo.service and s.namespace == slo.namespace), None)
+
+
+def _own_alerts(slo: SLO, stack: Stack) -> bool:
+    """Whether the SLO's alerts differ from what the shared rules give every SLO of the tier."""
+    if slo.pairs is not None or slo.no_data is not None or slo.labels:
+        return True
+    service = _service(slo, stack)
+    names = {r.name for r in _alerts(slo, _alerting(stack), alert_pairs(slo, stack))}
+    return bool(service and (names & service.alerts_disabled or names & set(service.alert_overrides)))
+
+
+def _shared_alerts(members: list[engine.Member], stack: Stack) -> list[AlertRule]:
+    tier = _alerting(stack)
+    shared = [m.slo for m in members if not m.own_alerts]
+    periods = sorted({slo.period for slo in shared}, key=seconds)
+    rules = [alerts.shared_burn(_windows(p).pair(role), p) for role in tier.pairs for p in periods]
+    if shared and tier.no_data:
+        rules.append(alerts.shared_no_data())
+    if tier.budget_exhausted:
+        actions = sorted({(slo.period, slo.policy_action) for slo in shared}, key=lambda pa: (seconds(pa[0]), pa[1]))
+        rules += [alerts.shared_budget_exhausted(p, action) for p, action in actions]
+    if tier.compliance:
+        rules += [alerts.shared_compliance(p) for p in periods]
+    return [r for r in rules if r.name not in stack.alerts_disabled]
+
+
+def _rules(found: list[SLO], stack: Stack) -> tuple[list[RecordingRule], list[RecordingRule | AlertRule]]:
+    """(slo:info rules, every other rule in evaluation order) of these SLOs."""
+    members = [engine.Member(slo, _own_alerts(slo, stack)) for slo in found]
+    windows = engine.recorded_windows(tuple(p for slo in found for p in alert_pairs(slo, stack)))
+    rules: list[RecordingRule | AlertRule] = [*engine.recordings(members, windows), *_shared_alerts(members, stack)]
+    for m in members:
+        if m.own_alerts:
+            rules += alert_rules(m.slo, stack)
+    return [m.info() for m in members], rules
+
+
 def group(slo: SLO, stack: Stack) -> RuleGroup:
-    """Recordings first: alerts of the same evaluation read this evaluation's counts."""
-    rules = [*engine.recordings(slo, alert_pairs(slo, stack)), *alert_rules(slo, stack)]
-    return RuleGroup(name=f"slo-{slo.name}", rules=tuple(rules), interval=EVALUATION_INTERVAL)
+    """The rules one SLO gets when it is the stack's only SLO, in one group (info first): what tests evaluate."""
+    info, rules = _rules([slo], stack)
+    return RuleGroup(name=f"slo-{slo.name}", rules=(*info, *rules), interval=EVALUATION_INTERVAL)
+
+
+INFO_GROUP = "slo-info"
+GROUP = "slo-rules"
 
 
 def rule_groups(stack: Stack) -> list[RuleGroup]:
-    """One group per SLO, in declaration order."""
-    return [group(slo, stack) for slo in slos(stack)]
+    """slo:info in groups of at most GROUP_SIZE rules, then one ordered group of everything else."""
+    found = slos(stack)
+    if not found:
+        return []
+    info, rules = _rules(found, stack)
+    groups = [
+        RuleGroup(INFO_GROUP + (f"-{k // GROUP_SIZE + 1}" if k else ""), tuple(info[k : k + GROUP_SIZE]), EVALUATION_INTERVAL)
+        for k in range(0, len(info), GROUP_SIZE)
+    ]
+    return [*groups, RuleGroup(GROUP, tuple(rules), EVALUATION_INTERVAL)]
 
 
 def inhibit_rules(stack: Stack) -> list[dict[str, Any]]:

@@ -1,4 +1,12 @@
-"""Alerts of one SLO and the Alertmanager inhibitions between them.
+"""SLO alerts and the Alertmanager inhibitions between them.
+
+Alerts are shared like the recordings (see engine.py): one rule per window
+pair and period for every SLO that alerts as its tier does, matched to
+them through `slo:info`; the alert's labels (slo, service, namespace, team)
+come from the series, its texts from `$labels`. An SLO whose alerts differ
+(its own window pairs or no-data choice, extra labels from its file, alerts
+disabled or overridden for its service) gets rules of its own, written for
+it alone.
 
 Burn-rate alerts: one rule per window pair, named after the pair's speed
 (the name is stable across periods; `burn_window` says which long window).
@@ -158,6 +166,9 @@ COMPLIANCE_RUNBOOK = Runbook(
 BURN_RUNBOOKS = {pair.role: _burn_runbook(pair.role) for pair in windows("30d").pairs}
 
 
+# --- rules of one SLO ------------------------------------------------------------
+
+
 def _labels(slo: SLO, **extra: str) -> dict[str, str]:
     return {**dict(slo.labels), "slo": slo.name, "service": slo.service, "namespace": slo.namespace, **extra}
 
@@ -249,6 +260,103 @@ def compliance(slo: SLO) -> AlertRule:
         dashboard=_dashboard(slo),
         labels=_labels(slo),
     )
+
+
+# --- rules shared by every SLO that alerts as its tier does ------------------------
+
+_SERVICE = "{{ $labels.service }}"
+_SLO = "{{ $labels.slo }}"
+_OBJECTIVE = (
+    '{{ with printf "slo:objective:ratio{slo=%q, namespace=%q}" $labels.slo $labels.namespace | query }}'
+    "{{ . | first | value | humanizePercentage }}{{ end }}"
+)
+SHARED_DASHBOARD = DASHBOARD.format(service=_SERVICE, slo=_SLO)
+
+
+def _shared_who(period: str) -> str:
+    return f"{_SERVICE} ({{{{ $labels.namespace }}}}): SLO {_SLO} ({_OBJECTIVE} over {period})"
+
+
+def _members(period: str, **settings: str) -> str:
+    return f"\nand {engine.ON_IDENTITY}\n{engine.info(alerts=engine.TIER_ALERTS, period=period, **settings)}"
+
+
+def _shared_guard(count: str) -> str:
+    return f"\nand\n{count} >= {engine.MIN_EVENTS}"
+
+
+def shared_burn(pair: Pair, period: str) -> AlertRule:
+    factor = engine.number(pair.burn_factor)
+    expr = f"{engine.burn_rate(pair.long)} > {factor}\nand\n{engine.burn_rate(pair.short)} > {factor}"
+    return AlertRule(
+        name=pair.alert,
+        expr=expr + _shared_guard(engine.total(pair.short)) + _members(period),
+        for_=pair.for_,
+        severity=pair.severity,
+        summary=f"{_SERVICE}: SLO {_SLO} burns its error budget at over {factor}× the sustainable rate ({pair.long})",
+        description=(
+            f"{_shared_who(period)} burns its error budget {{{{ $value | humanize }}}}× faster than sustainable over the last"
+            f" {pair.long} (threshold {factor}×, also exceeded over the last {pair.short}): at least"
+            f" {float(pair.budget_share) * 100:g}% of the {period} budget was spent within {pair.long}."
+        ),
+        runbook=BURN_RUNBOOKS[pair.role],
+        team=None,
+        dashboard=SHARED_DASHBOARD,
+        labels={"burn_window": pair.long},
+    )
+
+
+def shared_no_data() -> AlertRule:
+    tier_alerting = engine.info(alerts=engine.TIER_ALERTS)
+    return AlertRule(
+        name=NO_DATA,
+        expr=f"group {engine.BY_IDENTITY} ({tier_alerting})\nunless\n{engine.total(engine.SHORTEST)}",
+        for_=NO_DATA_FOR,
+        severity="warning",
+        summary=f"{_SERVICE}: SLO {_SLO} has no data",
+        description=(
+            f"{_SERVICE} ({{{{ $labels.namespace }}}}): SLO {_SLO}: its SLI returned no events series (absent ="
+            f" {{{{ $value | humanize }}}}) for {NO_DATA_FOR}; its burn-rate alerts cannot fire."
+        ),
+        runbook=NO_DATA_RUNBOOK,
+        team=None,
+        dashboard=SHARED_DASHBOARD,
+    )
+
+
+def shared_budget_exhausted(period: str, action: str) -> AlertRule:
+    return AlertRule(
+        name=BUDGET_EXHAUSTED,
+        expr=f"{engine.BUDGET_REMAINING} <= 0" + _shared_guard(engine.TOTAL_PERIOD) + _members(period, action=action),
+        for_=BUDGET_EXHAUSTED_FOR,
+        severity="warning",
+        summary=f"{_SERVICE}: SLO {_SLO} has spent its error budget — policy: {action}",
+        description=(
+            f"{_shared_who(period)} has {{{{ $value | humanizePercentage }}}} of its error budget left over the last {period}."
+            f" Error-budget policy: {action}."
+        ),
+        runbook=BUDGET_EXHAUSTED_RUNBOOK,
+        team=None,
+        dashboard=SHARED_DASHBOARD,
+        labels={"action": action},
+    )
+
+
+def shared_compliance(period: str) -> AlertRule:
+    return AlertRule(
+        name=COMPLIANCE,
+        expr=f"{engine.SLI_PERIOD} < {engine.OBJECTIVE}" + _shared_guard(engine.TOTAL_PERIOD) + _members(period),
+        for_=COMPLIANCE_FOR,
+        severity="info",
+        summary=f"{_SERVICE}: SLO {_SLO} is below its objective over the last {period}",
+        description=f"{_shared_who(period)}: the SLI over the last {period} is {{{{ $value | humanizePercentage }}}}, below the objective.",
+        runbook=COMPLIANCE_RUNBOOK,
+        team=None,
+        dashboard=SHARED_DASHBOARD,
+    )
+
+
+# --- inhibitions --------------------------------------------------------------------
 
 
 def inhibit_rules(names: set[str]) -> list[dict[str, Any]]:

@@ -5,12 +5,18 @@ sample each: all events and bad events in `$window`. Counting events (not
 averaging ratios) is what makes longer windows and the period budget
 traffic-weighted: they are sums of counts. `$seconds` is the window length
 in seconds, for sources that return rates.
+
+SLIs built from a telemetry contract or a blackbox probe also have a
+*shape*: the same counts for every service at once, `sum by ($by)` of the
+labels that tell services apart, plus the values of those labels for this
+SLO. SLOs of one shape share their recording rules (see engine.py); queries
+written by hand (ratio, Sloth, OpenSLO) have no shape and get rules of their own.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ... import promql
 from ...telemetry import Contract, le_matcher
@@ -23,11 +29,29 @@ _SUBQUERY_STEP = "1m"
 
 
 @dataclass(frozen=True)
+class Shape:
+    """Counts of every series group at once: templates over `$window` and `$by`."""
+
+    kind: str
+    keys: tuple[str, ...]  # labels of the raw series that tell one SLO's events from another's
+    total: str
+    bad: str
+
+    def total_in(self, window: str) -> str:
+        return _fill(self.total, window).replace("$by", ", ".join(self.keys))
+
+    def bad_in(self, window: str) -> str:
+        return _fill(self.bad, window).replace("$by", ", ".join(self.keys))
+
+
+@dataclass(frozen=True)
 class SLI:
     kind: str
     total: str  # template: all events in $window
     bad: str  # template: bad events in $window (may be empty when there are none)
     good_means: str  # what a good event is, for people
+    shape: Shape | None = None
+    values: tuple[str, ...] = ()  # this SLO's value of each of shape.keys
 
     def total_in(self, window: str) -> str:
         return _fill(self.total, window)
@@ -53,24 +77,38 @@ def counter_increase(expr: str) -> str:
     return f"sum(increase(({expr.strip()})[$window:{_SUBQUERY_STEP}]))"
 
 
+def _increase_by(selector: str) -> str:
+    return f"sum by ($by) (increase({selector}[$window]))"
+
+
+def _keys(contract: Contract) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(k for k, _ in contract.selector), tuple(v for _, v in contract.selector)
+
+
 def availability(contract: Contract, error_status: str = "5..") -> SLI:
     requests = contract.requests
+    keys, values = _keys(contract)
+    errors = "{" + contract.error_matcher(error_status) + "}"
     return SLI(
         kind="availability",
         total=_increase(requests + contract.matchers()),
         bad=_increase(requests + contract.matchers(contract.error_matcher(error_status))),
         good_means=f"requests answered with a status not matching {error_status}",
+        shape=Shape("requests", keys, _increase_by(requests), _increase_by(requests + errors)),
+        values=values,
     )
 
 
 def error_rate(contract: Contract, error_status: str) -> SLI:
-    sli = availability(contract, error_status)
-    return SLI("error-rate", sli.total, sli.bad, sli.good_means)
+    return replace(availability(contract, error_status), kind="error-rate")
 
 
 def latency(contract: Contract, threshold: float) -> SLI:
     count = f"{contract.duration}_count{contract.matchers()}"
     fast = contract.duration_bucket + contract.matchers(le_matcher(threshold))
+    keys, values = _keys(contract)
+    all_by = _increase_by(f"{contract.duration}_count")
+    fast_by = _increase_by(f"{contract.duration_bucket}{{{le_matcher(threshold)}}}")
     return SLI(
         kind="latency",
         total=_increase(count),
@@ -78,23 +116,34 @@ def latency(contract: Contract, threshold: float) -> SLI:
         # differ by a rounding error at zero traffic.
         bad=f"clamp_min({_increase(count)} - {_increase(fast)}, 0)",
         good_means=f"requests answered within {threshold:g}s",
+        shape=Shape("latency", keys, all_by, f"clamp_min({all_by} - {fast_by}, 0)"),
+        values=values,
     )
 
 
 def dependency_service(contract: Contract, dependency: str, callee: str) -> SLI:
-    sli = availability(contract)
-    return SLI("dependency", sli.total, sli.bad, f"requests to {callee} (dependency {dependency}) answered without a 5xx")
+    # The callee's requests: the same shape (and rules) as its availability SLO.
+    return replace(
+        availability(contract), kind="dependency", good_means=f"requests to {callee} (dependency {dependency}) answered without a 5xx"
+    )
+
+
+_PROBE_KEYS = ("service", "dependency")
+_PROBES = "probe_success{" + promql.matcher("job", "=", "blackbox") + "}"
 
 
 def dependency_probe(service: str, dependency: str) -> SLI:
     matchers = ", ".join(promql.matcher(k, "=", v) for k, v in (("job", "blackbox"), ("service", service), ("dependency", dependency)))
     probes = f"probe_success{{{matchers}}}"
     total = f"sum(count_over_time({probes}[$window]))"
+    total_by = f"sum by ($by) (count_over_time({_PROBES}[$window]))"
     return SLI(
         kind="dependency",
         total=total,
         bad=f"clamp_min({total} - sum(sum_over_time({probes}[$window])), 0)",
         good_means=f"successful blackbox probes of dependency {dependency}",
+        shape=Shape("probes", _PROBE_KEYS, total_by, f"clamp_min({total_by} - sum by ($by) (sum_over_time({_PROBES}[$window])), 0)"),
+        values=(service, dependency),
     )
 
 
