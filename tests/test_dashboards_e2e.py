@@ -129,9 +129,13 @@ def scrape_labels(service: Service) -> dict[str, str]:
     return dict(service.contract.selector)
 
 
-def history(stack: Stack, t0: float, start: int, end: int) -> str:
-    """OpenMetrics of the workload's counters from start to end (before the live scrapes)."""
+def history(stack: Stack, t0: float, start: int, end: int, info: list[dict[str, str]] = ()) -> str:
+    """OpenMetrics of the workload's counters from start to end (before the live scrapes),
+    and of the static `slo:info` series (labels given) the SLO count rules join on."""
     lines: list[str] = []
+    if info:
+        lines.append("# TYPE slo:info gauge")
+        lines += [f"slo:info{_labels(labels)} 1 {t}" for labels in info for t in range(start, end + 1, HISTORY_STEP)]
     for service in stack.services:
         target = {**scrape_labels(service), "instance": "history"}
         if "job" not in target:
@@ -164,15 +168,13 @@ def _rule_files(stack: Stack) -> list[dict[str, Any]]:
     return files
 
 
-def _count_rules(stack: Stack) -> list[dict[str, Any]]:
-    """The SLO rules recording 5m event counts: the steps of every period sum."""
-    return [
-        r
-        for f in rules.rule_files(stack)
-        for g in f["groups"]
-        for r in g["rules"]
-        if r.get("record", "").startswith("slo:sli_events_") and r["record"].endswith(":increase5m")
-    ]
+def _count_rules(stack: Stack, record: str = "") -> list[dict[str, Any]]:
+    """The SLO rules recording 5m event counts (the steps of every period sum), or those recording `record`."""
+
+    def wanted(name: str) -> bool:
+        return name == record if record else name.startswith("slo:sli_events_") and name.endswith(":increase5m")
+
+    return [r for f in rules.rule_files(stack) for g in f["groups"] for r in g["rules"] if wanted(r.get("record", ""))]
 
 
 def _scrape_configs(stack: Stack, workload: Workload, blackbox_address: str) -> list[dict[str, Any]]:
@@ -286,8 +288,12 @@ def _backfill(tmp: Path, stacks: dict[str, Stack], t0: float) -> Path:
     any_stack = stacks["basic"]
     end = (int(time.time()) // 300) * 300 - 7200
     start = end - 3600
+    # The count rules join slo:info, which the rules record live; the history
+    # server only serves what is in its blocks, so slo:info is backfilled too.
+    per_tier_info = [sorted(json.dumps(r["labels"], sort_keys=True) for r in _count_rules(s, "slo:info")) for s in stacks.values()]
+    assert all(p == per_tier_info[0] for p in per_tier_info), "slo:info differs between tiers"
     raw = tmp / "history.om"
-    raw.write_text(history(any_stack, t0, start, end))
+    raw.write_text(history(any_stack, t0, start, end, [json.loads(i) for i in per_tier_info[0]]))
     base = tmp / "base"
     _promtool("tsdb", "create-blocks-from", "openmetrics", str(raw), str(base))
     counts = {json.dumps(r, sort_keys=True) for s in stacks.values() for r in _count_rules(s)}
