@@ -374,6 +374,7 @@ def platform_series(data: Data, stack: Stack, start: int, end: int) -> None:
 # --- recording rules: inlining and synthesis ----------------------------------------------
 
 _REFERENCE = re.compile(r"(?<![\w:\"])([a-zA-Z_][\w]*:[\w:]*)(\{[^{}]*\})?(\[[^\]]+\])?(\s+offset\s+\w+)?")
+_BARE_GROUP = re.compile(r"\b(group_left|group_right)(\s+)(?=\((?:\(|label_replace|vector))")
 _MATCHER = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -389,6 +390,7 @@ class Inliner:
                         self.rules.setdefault(r["record"], []).append(r)
 
     def _matches(self, rule: dict[str, Any], matchers: list[tuple[str, str, str]]) -> bool:
+        """False when a static label of the rule contradicts a matcher; computed labels are filtered later."""
         static = rule.get("labels", {})
         for label, op, value in matchers:
             if label in static:
@@ -398,9 +400,19 @@ class Inliner:
                     ok = bool(re.fullmatch(value, actual)) == (op == "=~")
                 if not ok:
                     return False
-            elif not (op == "=~" and value in (".*", "")):
-                raise ValueError(f"cannot inline a matcher on a computed label: {label}{op}{value!r}")
         return True
+
+    @staticmethod
+    def _filtered(union: str, label: str, op: str, value: str) -> str:
+        """The series of `union` whose computed `label` satisfies the matcher, as a selector would keep them.
+
+        label_replace blanks the label where the regex matches; `unless on (label)` against that
+        keeps exactly the matching series, `and on (label)` exactly the others."""
+        if op in ("=~", "!~") and value in (".*", ""):
+            return union if op == "=~" else f"({union} unless {union})"
+        regex = value if op in ("=~", "!~") else "".join("\\\\" + c if c in ".+*?()[]{}|^$" else c for c in value)
+        blanked = f'label_replace({union}, "{label}", "", "{label}", "{regex}")'
+        return f"({union} {'unless' if op in ('=', '=~') else 'and'} on ({label}) {blanked})"
 
     def _term(self, rule: dict[str, Any]) -> str:
         expr = f"({self.inline(rule['expr'])})"
@@ -414,8 +426,12 @@ class Inliner:
             if name not in self.rules:
                 raise ValueError(f"{name} is not recorded")
             matchers = [(m.group(1), m.group(2), m.group(3)) for m in _MATCHER.finditer(block or "")]
-            terms = [self._term(r) for r in self.rules[name] if self._matches(r, matchers)]
+            kept = [r for r in self.rules[name] if self._matches(r, matchers)]
+            terms = [self._term(r) for r in kept]
             union = "(" + ("\nor\n".join(terms) if terms else "vector(1) unless vector(1)") + ")"
+            for label, op, value in matchers:
+                if any(label not in r.get("labels", {}) for r in kept):
+                    union = self._filtered(union, label, op, value)
             offset = (offset or "").strip()
             if window:
                 # A range over a recording becomes a subquery of its expression.
@@ -425,7 +441,9 @@ class Inliner:
                 return f"last_over_time({union}[2m:1m] {offset})"
             return union
 
-        return _REFERENCE.sub(sub, expr)
+        # `group_right (…)` reads as a label list: an inlined operand right after
+        # a bare group modifier gets an explicit empty one.
+        return _BARE_GROUP.sub(r"\1()\2", _REFERENCE.sub(sub, expr))
 
 
 def recorded_series(base: str, inliner: Inliner, start: int, end: int, points: int) -> tuple[Data, list[str]]:
