@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup tools generate check-generated run test lint e2e preview clean
+.PHONY: setup tools generate check-generated run test test-fast lint e2e preview clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ lint: $(STAMP)
 
 test: setup lint check-generated
 	$(VENV)/bin/pytest -n 2 tests
+
+# The edit-test loop: everything but the live binaries (e2e) and the few
+# slow tests (promtool scenario runs, fuzzing, the 100-service limits).
+test-fast: setup
+	$(VENV)/bin/pytest -n 2 -q -m "not e2e and not slow" tests
 
 e2e: setup
 	$(VENV)/bin/pytest -m e2e tests

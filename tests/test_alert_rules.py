@@ -210,6 +210,7 @@ def _cases(tier: str, known_bugs: bool = False) -> list[tuple[str, Case]]:
 # --- the cases, per tier ------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tier", TIER_ORDER)
 def test_alerts_fire_and_stay_silent(tier, tmp_path):
     cases = _cases(tier)

@@ -33,6 +33,8 @@ from tests.support import engines
 from tests.support.render import configmap_file, helm_template, split
 from tests.support.tools import ROOT
 
+pytestmark = pytest.mark.slow
+
 MUTANTS = int(os.environ.get("OBS_FUZZ_MUTANTS", "1000"))
 SEED = int(os.environ.get("OBS_FUZZ_SEED", "20261202"))
 CHUNKS = 4

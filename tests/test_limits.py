@@ -23,6 +23,8 @@ from obsgen.rules import slo
 from tests.support.render import CHART, find, helm_template, split
 from tests.support.scale import release_record_bytes, write_profile
 
+pytestmark = pytest.mark.slow
+
 SERVICES = 100
 
 

@@ -41,6 +41,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from obsgen import model, yamlio
 from obsgen.model import Stack
 from obsgen.profile import load
@@ -433,6 +435,7 @@ def test_every_tier_covers_every_slo_and_pair():
         assert ((main, "budget") in kinds) == slo_engine.TIER_ALERTING[tier].budget_exhausted
 
 
+@pytest.mark.slow
 def test_scenarios_pass_in_promtool() -> None:
     """One test for all runs: they go in parallel on every core, with or without pytest-xdist
     (which would put these contiguous tests on one worker, one after the other)."""
