@@ -95,13 +95,14 @@ def _disabled(slo: SLO, stack: Stack) -> frozenset[str]:
 
 
 def _alerts(slo: SLO, tier: TierAlerting, pairs: tuple[Pair, ...]) -> list[AlertRule]:
-    rules = [alerts.burn(slo, pair) for pair in pairs]
+    who = alerts.one(slo)
+    rules = [alerts.burn(who, pair) for pair in pairs]
     if tier.no_data if slo.no_data is None else slo.no_data:
-        rules.append(alerts.no_data(slo))
+        rules.append(alerts.no_data(who))
     if tier.budget_exhausted:
-        rules.append(alerts.budget_exhausted(slo))
+        rules.append(alerts.budget_exhausted(who))
     if tier.compliance:
-        rules.append(alerts.compliance(slo))
+        rules.append(alerts.compliance(who))
     return rules
 
 
@@ -152,14 +153,14 @@ def _shared_alerts(members: list[engine.Member], stack: Stack) -> list[AlertRule
     tier = _alerting(stack)
     shared = [m.slo for m in members if not m.own_alerts]
     periods = sorted({slo.period for slo in shared}, key=seconds)
-    rules = [alerts.shared_burn(_windows(p).pair(role), p) for role in tier.pairs for p in periods]
+    rules = [alerts.burn(alerts.every(p), _windows(p).pair(role)) for role in tier.pairs for p in periods]
     if shared and tier.no_data:
-        rules.append(alerts.shared_no_data())
+        rules.append(alerts.no_data(alerts.every("")))
     if tier.budget_exhausted:
         actions = sorted({(slo.period, slo.policy_action) for slo in shared}, key=lambda pa: (seconds(pa[0]), pa[1]))
-        rules += [alerts.shared_budget_exhausted(p, action) for p, action in actions]
+        rules += [alerts.budget_exhausted(alerts.every(p, action)) for p, action in actions]
     if tier.compliance:
-        rules += [alerts.shared_compliance(p) for p in periods]
+        rules += [alerts.compliance(alerts.every(p)) for p in periods]
     return [r for r in rules if r.name not in stack.alerts_disabled]
 
 

@@ -26,6 +26,7 @@ Severity choices the issue left open:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..types import AlertRule, Runbook
@@ -166,193 +167,158 @@ COMPLIANCE_RUNBOOK = Runbook(
 BURN_RUNBOOKS = {pair.role: _burn_runbook(pair.role) for pair in windows("30d").pairs}
 
 
-# --- rules of one SLO ------------------------------------------------------------
+# --- who an alert is about ------------------------------------------------------------
+
+_OBJECTIVE_OF_LABELS = (
+    '{{ with printf "slo:objective:ratio{slo=%q, namespace=%q}" $labels.slo $labels.namespace | query }}'
+    "{{ . | first | value | humanizePercentage }}{{ end }}"
+)
 
 
-def _labels(slo: SLO, **extra: str) -> dict[str, str]:
-    return {**dict(slo.labels), "slo": slo.name, "service": slo.service, "namespace": slo.namespace, **extra}
+@dataclass(frozen=True)
+class Subject:
+    """Whom alert rules are about: one SLO (`one`: texts, labels and numbers written in), or
+    every SLO a shared rule matches (`every`: texts from `$labels`, numbers from recordings)."""
+
+    service: str  # as the texts show it
+    slo: str
+    namespace: str
+    objective: str  # percent text
+    period: str
+    action: str
+    selector: str  # appended to every recording the rule reads
+    min_events: str  # right side of the low-traffic guard; "" for none
+    objective_ratio: str  # right side of the compliance comparison
+    only: str  # appended to every expression: which SLOs the rule is for
+    team: str | None
+    dashboard: str
+    labels: dict[str, str]
+    no_data: str  # the expression of SLONoData
+
+    @property
+    def who(self) -> str:
+        over = f" over {self.period}" if self.period else ""  # the shared SLONoData is for every period
+        return f"{self.service} ({self.namespace}): SLO {self.slo} ({self.objective}{over})"
+
+    def guard(self, count: str) -> str:
+        return f"\nand\n{count}{self.selector} >= {self.min_events}" if self.min_events else ""
 
 
-def _dashboard(slo: SLO) -> str:
-    return DASHBOARD.format(service=slo.service, slo=slo.name)
+def one(slo: SLO) -> Subject:
+    return Subject(
+        service=slo.service,
+        slo=slo.name,
+        namespace=slo.namespace,
+        objective=f"{engine.number(slo.objective)}%",
+        period=slo.period,
+        action=slo.policy_action,
+        selector=slo.selector,
+        min_events=str(slo.min_events) if slo.min_events > 0 else "",
+        objective_ratio=engine.number(slo.objective_ratio),
+        only="",
+        team=slo.team,
+        dashboard=DASHBOARD.format(service=slo.service, slo=slo.name),
+        labels={**dict(slo.labels), "slo": slo.name, "service": slo.service, "namespace": slo.namespace},
+        no_data=f"absent({engine.total(engine.SHORTEST)}{slo.selector})",
+    )
 
 
-def _who(slo: SLO) -> str:
-    return f"{slo.service} ({slo.namespace}): SLO {slo.name} ({engine.number(slo.objective)}% over {slo.period})"
+def every(period: str, action: str = "") -> Subject:
+    """The SLOs of `period` (and policy `action`) that alert as their tier does; their labels come from the series."""
+    settings = {"alerts": engine.TIER_ALERTS, "period": period, **({"action": action} if action else {})}
+    service, slo = "{{ $labels.service }}", "{{ $labels.slo }}"
+    return Subject(
+        service=service,
+        slo=slo,
+        namespace="{{ $labels.namespace }}",
+        objective=_OBJECTIVE_OF_LABELS,
+        period=period,
+        action=action,
+        selector="",
+        min_events=engine.MIN_EVENTS,
+        objective_ratio=engine.OBJECTIVE,
+        only=f"\nand {engine.ON_IDENTITY}\n{engine.info(**settings)}",
+        team=None,
+        dashboard=DASHBOARD.format(service=service, slo=slo),
+        labels={},
+        no_data=f"group {engine.BY_IDENTITY} ({engine.info(alerts=engine.TIER_ALERTS)})\nunless\n{engine.total(engine.SHORTEST)}",
+    )
 
 
-def burn(slo: SLO, pair: Pair) -> AlertRule:
-    sel, factor = slo.selector, engine.number(pair.burn_factor)
+# --- the rules --------------------------------------------------------------------------
+
+
+def burn(who: Subject, pair: Pair) -> AlertRule:
+    sel, factor = who.selector, engine.number(pair.burn_factor)
     expr = f"{engine.burn_rate(pair.long)}{sel} > {factor}\nand\n{engine.burn_rate(pair.short)}{sel} > {factor}"
-    if slo.min_events > 0:
-        # Low traffic: a handful of events make any ratio meaningless.
-        expr += f"\nand\n{engine.total(pair.short)}{sel} >= {slo.min_events}"
+    # Low traffic: a handful of events make any ratio meaningless.
+    expr += who.guard(engine.total(pair.short)) + who.only
     return AlertRule(
         name=pair.alert,
         expr=expr,
         for_=pair.for_,
         severity=pair.severity,
-        summary=f"{slo.service}: SLO {slo.name} burns its error budget at over {factor}× the sustainable rate ({pair.long})",
+        summary=f"{who.service}: SLO {who.slo} burns its error budget at over {factor}× the sustainable rate ({pair.long})",
         description=(
-            f"{_who(slo)} burns its error budget {{{{ $value | humanize }}}}× faster than sustainable over the last {pair.long}"
+            f"{who.who} burns its error budget {{{{ $value | humanize }}}}× faster than sustainable over the last {pair.long}"
             f" (threshold {factor}×, also exceeded over the last {pair.short}): at least {float(pair.budget_share) * 100:g}%"
-            f" of the {slo.period} budget was spent within {pair.long}."
+            f" of the {who.period} budget was spent within {pair.long}."
         ),
         runbook=BURN_RUNBOOKS[pair.role],
-        team=slo.team,
-        dashboard=_dashboard(slo),
-        labels=_labels(slo, burn_window=pair.long),
+        team=who.team,
+        dashboard=who.dashboard,
+        labels={**who.labels, "burn_window": pair.long},
     )
 
 
-def no_data(slo: SLO) -> AlertRule:
+def no_data(who: Subject) -> AlertRule:
     return AlertRule(
         name=NO_DATA,
-        expr=f"absent({engine.total(engine.SHORTEST)}{slo.selector})",
+        expr=who.no_data,
         for_=NO_DATA_FOR,
         severity="warning",
-        summary=f"{slo.service}: SLO {slo.name} has no data",
+        summary=f"{who.service}: SLO {who.slo} has no data",
         description=(
-            f"{_who(slo)}: its SLI returned no events series (absent = {{{{ $value | humanize }}}}) for {NO_DATA_FOR};"
+            f"{who.who}: its SLI returned no events series (absent = {{{{ $value | humanize }}}}) for {NO_DATA_FOR};"
             " its burn-rate alerts cannot fire."
         ),
         runbook=NO_DATA_RUNBOOK,
-        team=slo.team,
-        dashboard=_dashboard(slo),
-        labels=_labels(slo),
+        team=who.team,
+        dashboard=who.dashboard,
+        labels=dict(who.labels),
     )
 
 
-def _guard(slo: SLO) -> str:
-    if slo.min_events <= 0:
-        return ""
-    return f"\nand\n{engine.TOTAL_PERIOD}{slo.selector} >= {slo.min_events}"
-
-
-def budget_exhausted(slo: SLO) -> AlertRule:
+def budget_exhausted(who: Subject) -> AlertRule:
     return AlertRule(
         name=BUDGET_EXHAUSTED,
-        expr=f"{engine.BUDGET_REMAINING}{slo.selector} <= 0{_guard(slo)}",
+        expr=f"{engine.BUDGET_REMAINING}{who.selector} <= 0{who.guard(engine.TOTAL_PERIOD)}{who.only}",
         for_=BUDGET_EXHAUSTED_FOR,
         severity="warning",
-        summary=f"{slo.service}: SLO {slo.name} has spent its error budget — policy: {slo.policy_action}",
+        summary=f"{who.service}: SLO {who.slo} has spent its error budget — policy: {who.action}",
         description=(
-            f"{_who(slo)} has {{{{ $value | humanizePercentage }}}} of its error budget left over the last {slo.period}."
-            f" Error-budget policy: {slo.policy_action}."
+            f"{who.who} has {{{{ $value | humanizePercentage }}}} of its error budget left over the last {who.period}."
+            f" Error-budget policy: {who.action}."
         ),
         runbook=BUDGET_EXHAUSTED_RUNBOOK,
-        team=slo.team,
-        dashboard=_dashboard(slo),
-        labels=_labels(slo, action=slo.policy_action),
+        team=who.team,
+        dashboard=who.dashboard,
+        labels={**who.labels, "action": who.action},
     )
 
 
-def compliance(slo: SLO) -> AlertRule:
+def compliance(who: Subject) -> AlertRule:
     return AlertRule(
         name=COMPLIANCE,
-        expr=f"{engine.SLI_PERIOD}{slo.selector} < {engine.number(slo.objective_ratio)}{_guard(slo)}",
+        expr=f"{engine.SLI_PERIOD}{who.selector} < {who.objective_ratio}{who.guard(engine.TOTAL_PERIOD)}{who.only}",
         for_=COMPLIANCE_FOR,
         severity="info",
-        summary=f"{slo.service}: SLO {slo.name} is below its objective over the last {slo.period}",
-        description=f"{_who(slo)}: the SLI over the last {slo.period} is {{{{ $value | humanizePercentage }}}}, below the objective.",
+        summary=f"{who.service}: SLO {who.slo} is below its objective over the last {who.period}",
+        description=f"{who.who}: the SLI over the last {who.period} is {{{{ $value | humanizePercentage }}}}, below the objective.",
         runbook=COMPLIANCE_RUNBOOK,
-        team=slo.team,
-        dashboard=_dashboard(slo),
-        labels=_labels(slo),
-    )
-
-
-# --- rules shared by every SLO that alerts as its tier does ------------------------
-
-_SERVICE = "{{ $labels.service }}"
-_SLO = "{{ $labels.slo }}"
-_OBJECTIVE = (
-    '{{ with printf "slo:objective:ratio{slo=%q, namespace=%q}" $labels.slo $labels.namespace | query }}'
-    "{{ . | first | value | humanizePercentage }}{{ end }}"
-)
-SHARED_DASHBOARD = DASHBOARD.format(service=_SERVICE, slo=_SLO)
-
-
-def _shared_who(period: str) -> str:
-    return f"{_SERVICE} ({{{{ $labels.namespace }}}}): SLO {_SLO} ({_OBJECTIVE} over {period})"
-
-
-def _members(period: str, **settings: str) -> str:
-    return f"\nand {engine.ON_IDENTITY}\n{engine.info(alerts=engine.TIER_ALERTS, period=period, **settings)}"
-
-
-def _shared_guard(count: str) -> str:
-    return f"\nand\n{count} >= {engine.MIN_EVENTS}"
-
-
-def shared_burn(pair: Pair, period: str) -> AlertRule:
-    factor = engine.number(pair.burn_factor)
-    expr = f"{engine.burn_rate(pair.long)} > {factor}\nand\n{engine.burn_rate(pair.short)} > {factor}"
-    return AlertRule(
-        name=pair.alert,
-        expr=expr + _shared_guard(engine.total(pair.short)) + _members(period),
-        for_=pair.for_,
-        severity=pair.severity,
-        summary=f"{_SERVICE}: SLO {_SLO} burns its error budget at over {factor}× the sustainable rate ({pair.long})",
-        description=(
-            f"{_shared_who(period)} burns its error budget {{{{ $value | humanize }}}}× faster than sustainable over the last"
-            f" {pair.long} (threshold {factor}×, also exceeded over the last {pair.short}): at least"
-            f" {float(pair.budget_share) * 100:g}% of the {period} budget was spent within {pair.long}."
-        ),
-        runbook=BURN_RUNBOOKS[pair.role],
-        team=None,
-        dashboard=SHARED_DASHBOARD,
-        labels={"burn_window": pair.long},
-    )
-
-
-def shared_no_data() -> AlertRule:
-    tier_alerting = engine.info(alerts=engine.TIER_ALERTS)
-    return AlertRule(
-        name=NO_DATA,
-        expr=f"group {engine.BY_IDENTITY} ({tier_alerting})\nunless\n{engine.total(engine.SHORTEST)}",
-        for_=NO_DATA_FOR,
-        severity="warning",
-        summary=f"{_SERVICE}: SLO {_SLO} has no data",
-        description=(
-            f"{_SERVICE} ({{{{ $labels.namespace }}}}): SLO {_SLO}: its SLI returned no events series (absent ="
-            f" {{{{ $value | humanize }}}}) for {NO_DATA_FOR}; its burn-rate alerts cannot fire."
-        ),
-        runbook=NO_DATA_RUNBOOK,
-        team=None,
-        dashboard=SHARED_DASHBOARD,
-    )
-
-
-def shared_budget_exhausted(period: str, action: str) -> AlertRule:
-    return AlertRule(
-        name=BUDGET_EXHAUSTED,
-        expr=f"{engine.BUDGET_REMAINING} <= 0" + _shared_guard(engine.TOTAL_PERIOD) + _members(period, action=action),
-        for_=BUDGET_EXHAUSTED_FOR,
-        severity="warning",
-        summary=f"{_SERVICE}: SLO {_SLO} has spent its error budget — policy: {action}",
-        description=(
-            f"{_shared_who(period)} has {{{{ $value | humanizePercentage }}}} of its error budget left over the last {period}."
-            f" Error-budget policy: {action}."
-        ),
-        runbook=BUDGET_EXHAUSTED_RUNBOOK,
-        team=None,
-        dashboard=SHARED_DASHBOARD,
-        labels={"action": action},
-    )
-
-
-def shared_compliance(period: str) -> AlertRule:
-    return AlertRule(
-        name=COMPLIANCE,
-        expr=f"{engine.SLI_PERIOD} < {engine.OBJECTIVE}" + _shared_guard(engine.TOTAL_PERIOD) + _members(period),
-        for_=COMPLIANCE_FOR,
-        severity="info",
-        summary=f"{_SERVICE}: SLO {_SLO} is below its objective over the last {period}",
-        description=f"{_shared_who(period)}: the SLI over the last {period} is {{{{ $value | humanizePercentage }}}}, below the objective.",
-        runbook=COMPLIANCE_RUNBOOK,
-        team=None,
-        dashboard=SHARED_DASHBOARD,
+        team=who.team,
+        dashboard=who.dashboard,
+        labels=dict(who.labels),
     )
 
 
