@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ... import promql
-from ...model import Stack
+from ...model import Service, Stack
 from ...tiers import TIER_ORDER
 from ..alerts import GROUP_SIZE
 from ..types import AlertRule, RecordingRule, RuleGroup
@@ -136,7 +136,7 @@ def catalogue() -> list[tuple[AlertRule, str]]:
     return list(found.values())
 
 
-def _service(slo: SLO, stack: Stack) -> Any:
+def _service(slo: SLO, stack: Stack) -> Service | None:
     return next((s for s in stack.services if s.name == slo.service and s.namespace == slo.namespace), None)
 
 
