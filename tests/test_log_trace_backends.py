@@ -56,11 +56,6 @@ def _chart_dir(chart: str, tmp: str) -> Path:
     return dest
 
 
-@pytest.fixture(scope="session")
-def chart_root(tmp_path_factory) -> str:
-    return str(tmp_path_factory.mktemp("backend-charts"))
-
-
 def helm(chart_root: str, chart: str, values: Path, helm_bin: str = "helm", sets: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     cmd = [tool(helm_bin), "template", RELEASE, str(_chart_dir(chart, chart_root)), "-n", NAMESPACE, "-f", str(values)]
     for s in sets:

@@ -11,6 +11,9 @@ class Image:
     registry: str
     repository: str
     tag: str
+    # The Go module release the suite builds this program from (ci/engines/),
+    # where it differs in name from the tag; tests check the build links it.
+    module: str = ""
 
     def as_values(self) -> dict:
         return {"registry": self.registry, "repository": self.repository, "tag": self.tag}
@@ -29,12 +32,17 @@ IMAGES: dict[str, Image] = {
     "kubeStateMetrics": Image("registry.k8s.io", "kube-state-metrics/kube-state-metrics", "v2.20.0"),
     # The contrib distribution: it carries every component the pipeline uses
     # (file_log, k8s_attributes, resource_detection, load_balancing, tail_sampling).
-    "otelCollector": Image("docker.io", "otel/opentelemetry-collector-contrib", "0.154.0"),
+    # 0.160.0 is the newest release whose every module the Go module proxy
+    # serves, so the suite runs the same release (ci/engines/otelcol).
+    "otelCollector": Image(
+        "docker.io", "otel/opentelemetry-collector-contrib", "0.160.0", "go.opentelemetry.io/collector/otelcol v0.160.0"
+    ),
     # Loki 3.7 (3.x line), Tempo 2.10 (last 2.x line; 3.0 changes the storage
-    # layout), Jaeger 2.19 (v2: the OpenTelemetry-Collector-based binary).
+    # layout), Jaeger 2.13 (v2: the OpenTelemetry-Collector-based binary),
+    # released with the module version v1.76.0, which the suite builds and runs.
     "loki": Image("docker.io", "grafana/loki", "3.7.3"),
     "tempo": Image("docker.io", "grafana/tempo", "2.10.8"),
-    "jaeger": Image("docker.io", "jaegertracing/jaeger", "2.19.0"),
+    "jaeger": Image("docker.io", "jaegertracing/jaeger", "2.13.0", "github.com/jaegertracing/jaeger v1.76.0"),
     # The post-upgrade hook that grows volumes after a tier change; the
     # Kubernetes project's own kubectl image (no shell: one patch per container).
     "kubectl": Image("registry.k8s.io", "kubectl", "v1.35.0"),

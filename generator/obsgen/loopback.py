@@ -46,6 +46,31 @@ what cannot exist outside a cluster is changed, by these rules:
     15m → the page's 2m), so that it fires within the test and its
     inhibition by the page can be seen, never before the page itself.
 
+The OpenTelemetry Collector (agent, gateway, sidecar) runs with its
+rendered config under three more rules:
+
+13. The `${env:VAR}` references resolve from the rendered container's `env`:
+    literal values as rendered, with Kubernetes' `$(VAR)` expansion;
+    downward-API fields get loopback stand-ins (`status.podIP` →
+    127.0.0.1, `spec.nodeName` → the loopback node), Secret keys a
+    stand-in value (`collector_env`).
+14. Host paths the DaemonSet mounts (`/var/log/pods`, `/var/lib/otelcol`)
+    are read under a local directory with the same layout: file_log's
+    include and exclude globs, file_storage's directory (`collector_config`).
+15. In-cluster addresses become loopback ones by `host:port` (`addresses`):
+    in the env values that carry every endpoint (rule 13) and, for the
+    few endpoints written in the config itself, there. Listen addresses
+    are on the pod IP, whose stand-in each process may choose (`pod_ip`,
+    e.g. 127.0.0.2 for the gateway), so every collector keeps its rendered
+    ports on a loopback address of its own.
+
+Jaeger (v2, itself a collector) runs its rendered config under one more:
+
+16. Its listen addresses, all interfaces in the pod (`0.0.0.0:<port>`, the
+    telemetry reader's `host`), become 127.0.0.1 with each port moved to a
+    free one (`ports`, rendered → local), and Badger's directories (the
+    volume) move under a local data directory (`jaeger_config`).
+
 Everything else — global settings, external labels, alert relabelling,
 limits, the rules themselves — is used exactly as rendered.
 """
@@ -285,3 +310,114 @@ def rule_files(
                     changed = True
         out[name] = yaml.safe_dump(document, sort_keys=False) if changed else text
     return out
+
+
+# Rule 13: the downward-API fields the chart's containers read, and their stand-ins.
+FIELD_STAND_INS = {
+    "status.podIP": "127.0.0.1",
+    "status.hostIP": "127.0.0.1",
+    "spec.nodeName": "loopback-node",
+    "metadata.name": "loopback-pod",
+    "metadata.namespace": "monitoring",
+    "metadata.uid": "00000000-0000-0000-0000-000000000000",
+    "spec.serviceAccountName": "default",
+}
+SECRET_STAND_IN = "loopback-secret"
+
+
+def _swap_addresses(value: str, addresses: Mapping[str, str]) -> str:
+    """Rule 15 on one string: every in-cluster host:port in it → its loopback address."""
+    for cluster, local in sorted(addresses.items(), key=lambda kv: -len(kv[0])):
+        value = value.replace(cluster, local)
+    return value
+
+
+def collector_env(
+    env: Sequence[Mapping[str, Any]], addresses: Mapping[str, str] | None = None, pod_ip: str = "127.0.0.1"
+) -> dict[str, str]:
+    """Rule 13 (and 15): a container's `env` list → the values its process would see."""
+    stand_ins = {**FIELD_STAND_INS, "status.podIP": pod_ip}
+    out: dict[str, str] = {}
+    for item in env:
+        name = item["name"]
+        if "value" in item:
+            # $(VAR) names an earlier variable; an unknown one stays literal, as in Kubernetes.
+            value = str(item["value"])
+            for known, known_value in out.items():
+                value = value.replace(f"$({known})", known_value)
+        elif "fieldRef" in item.get("valueFrom", {}):
+            path = item["valueFrom"]["fieldRef"]["fieldPath"]
+            if path not in stand_ins:
+                raise ValueError(f"env {name}: no loopback stand-in for fieldPath {path}")
+            value = stand_ins[path]
+        elif "secretKeyRef" in item.get("valueFrom", {}):
+            value = SECRET_STAND_IN
+        else:
+            raise ValueError(f"env {name}: no loopback rule for {sorted(item.get('valueFrom', item))}")
+        out[name] = _swap_addresses(value, addresses or {})
+    return out
+
+
+HOST_PATHS = ("/var/log/pods", "/var/lib/otelcol")
+
+
+def _host_path(path: str, root: str) -> str:
+    for prefix in HOST_PATHS:
+        if path == prefix or path.startswith(prefix + "/"):
+            return root.rstrip("/") + path
+    return path
+
+
+def collector_config(rendered: Mapping[str, Any], host_root: str, addresses: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Rules 14 and 15 on a rendered collector config; everything else as rendered."""
+    config = copy.deepcopy(dict(rendered))
+    for cid, receiver in (config.get("receivers") or {}).items():
+        if cid.split("/")[0] == "file_log":
+            for key in ("include", "exclude"):
+                if key in receiver:
+                    receiver[key] = [_host_path(p, host_root) for p in receiver[key]]
+    for cid, extension in (config.get("extensions") or {}).items():
+        if cid.split("/")[0] == "file_storage" and "directory" in extension:
+            extension["directory"] = _host_path(extension["directory"], host_root)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if isinstance(node, str):
+            return _swap_addresses(node, addresses or {})
+        return node
+
+    return walk(config)
+
+
+def jaeger_config(rendered: Mapping[str, Any], data_dir: str, ports: Mapping[int, int]) -> dict[str, Any]:
+    """Rule 16 on Jaeger's rendered config; every port it listens on must be in `ports`."""
+    config = copy.deepcopy(dict(rendered))
+
+    def local(address: str) -> str:
+        host, _, port = address.rpartition(":")
+        if host not in ("0.0.0.0", "", "[::]"):
+            return address
+        if int(port) not in ports:
+            raise ValueError(f"no loopback port for listen address {address}")
+        return f"127.0.0.1:{ports[int(port)]}"
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "endpoint" and isinstance(value, str) and ":" in value and "//" not in value:
+                    node[key] = local(value)
+                elif key == "prometheus" and isinstance(value, dict) and "port" in value:
+                    value["host"], value["port"] = "127.0.0.1", ports[int(value["port"])]
+                elif key == "directories" and isinstance(value, dict):
+                    node[key] = {k: f"{data_dir.rstrip('/')}/{k}" for k in value}
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(config)
+    return config

@@ -153,7 +153,7 @@ tiers:
       image:
         registry: docker.io
         repository: otel/opentelemetry-collector-contrib
-        tag: 0.154.0
+        tag: 0.160.0
       env:
       - name: OBS_POD_IP
         fieldPath: status.podIP
@@ -310,7 +310,7 @@ tiers:
       image:
         registry: docker.io
         repository: otel/opentelemetry-collector-contrib
-        tag: 0.154.0
+        tag: 0.160.0
       env:
       - name: OBS_POD_IP
         fieldPath: status.podIP

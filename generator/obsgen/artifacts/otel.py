@@ -6,8 +6,9 @@ release (Service names, the namespace, the pod IP) is written as a
 otel-collector subchart sets every one of these variables on its containers
 (see ENV_* below and charts/obs/charts/otel-collector/templates/_helpers.tpl).
 
-Component names are those of the pinned collector (IMAGE): contrib 0.154.0
-uses the snake_case names (`file_log` since 0.149, `k8s_attributes` since 0.146,
+Component names are those of the pinned collector (IMAGE): contrib 0.160.0,
+the release the suite builds and runs (ci/engines/otelcol), uses the
+snake_case names (`file_log` since 0.149, `k8s_attributes` since 0.146,
 `resource_detection` and `load_balancing` since 0.153, `otlp_grpc`/`otlp_http`
 exporters since core 0.144). The old names are deprecated aliases that log a
 warning at every start, so none is used here.
