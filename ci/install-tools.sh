@@ -14,6 +14,8 @@
 #   .tools/bin/otelcol-sink       built from ci/engines/otelcol (OTLP in, file out)
 #   .tools/bin/jaeger             built from ci/engines/jaeger (Jaeger v2)
 #   .tools/bin/kube-apiserver     built from ci/engines/kube-apiserver
+#   .tools/share/crds/<operator>  the CRDs of prometheus-operator and the
+#                                 OpenTelemetry Operator, from their Go modules
 #   .tools/manifest.txt           where each artifact came from, with its sha256
 #
 # The machines this runs on reach only PyPI, the Debian mirrors, npm and the
@@ -114,6 +116,15 @@ declare -A GO_ENGINES=(
 )
 GO_ORDER=(kubeconform otelcol otelcol-sink jaeger kube-apiserver)
 ENGINES=$ROOT/ci/engines
+
+# CRDs the real API server is given, from the operators' own Go modules (the
+# module zip carries the generated CRD files): name -> "module version dir".
+# The versions are the newest the Go module proxy served when pinned.
+declare -A CRD_SOURCES=(
+  [prometheus-operator]="github.com/prometheus-operator/prometheus-operator v0.94.1 example/prometheus-operator-crd"
+  [opentelemetry-operator]="github.com/open-telemetry/opentelemetry-operator v0.148.0 config/crd/bases"
+)
+CRDS=$TOOLS/share/crds
 
 log()  { printf '[install-tools] %s\n' "$*" >&2; }
 die()  { printf '[install-tools] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -477,6 +488,31 @@ build_engine() {
   log "$tool: built in $((SECONDS - t0)) s"
 }
 
+# --- CRDs from the operators' modules -------------------------------------------
+
+crds_ok() {
+  local name=$1 module version
+  read -r module version _ <<<"${CRD_SOURCES[$name]}"
+  [[ -f $CRDS/$name/.version && $(cat "$CRDS/$name/.version") == "$module $version" ]]
+}
+
+fetch_crds() {
+  local name=$1 module version dir src out
+  read -r module version dir <<<"${CRD_SOURCES[$name]}"
+  log "$name CRDs: go mod download $module@$version"
+  # Outside any module; go verifies the zip against the checksum database.
+  out=$(cd "$WORK" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "$module@$version") ||
+    die "$name: go mod download $module@$version failed: $out"
+  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$out")
+  [[ -d $src/$dir ]] || die "$name: $module@$version has no $dir"
+  rm -rf "$CRDS/$name.tmp" && mkdir -p "$CRDS/$name.tmp"
+  cp "$src/$dir"/*.yaml "$CRDS/$name.tmp/"
+  chmod -R u+w "$CRDS/$name.tmp"
+  printf '%s %s\n' "$module" "$version" >"$CRDS/$name.tmp/.version"
+  rm -rf "$CRDS/$name" && mv "$CRDS/$name.tmp" "$CRDS/$name"
+  manifest_put "go/$module" "$version" "$(cat "$CRDS/$name"/*.yaml | sha256sum | cut -d' ' -f1)" "crds:$name"
+}
+
 # --- summary ----------------------------------------------------------------
 
 summary() {
@@ -494,6 +530,11 @@ summary() {
     read -r dir _ module <<<"${GO_ENGINES[$tool]}"
     v=$(linked_version "$BIN/$tool" "$module")
     printf '%-20s %-10s %s\n' "$tool" "${v:-MISSING}" "$BIN/$tool  ($module)"
+  done
+  local name version
+  for name in "${!CRD_SOURCES[@]}"; do
+    read -r module version _ <<<"${CRD_SOURCES[$name]}"
+    printf '%-20s %-10s %s\n' "crds" "$version" "$CRDS/$name  ($module)"
   done
 }
 
@@ -549,6 +590,9 @@ main() {
   done
   for tool in "${GO_ORDER[@]}"; do
     engine_ok "$tool" || die "$tool still missing or not the pinned build after install"
+  done
+  for name in "${!CRD_SOURCES[@]}"; do
+    crds_ok "$name" || fetch_crds "$name"
   done
   summary
 }

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from tests.support.apiserver import PSA_LABELS, ApiServer, api_server
+from tests.support.processes import wait_for
 from tests.support.render import CHART, TIERS, split
 from tests.support.tools import HELMS, ROOT
 from tests.test_security_and_sizing import HOST_ACCESS_EXCEPTIONS, ROOT_EXCEPTIONS
@@ -57,8 +58,8 @@ def _helm_warnings(stderr: str) -> list[str]:
 
 
 def _template(server: ApiServer, values: str, namespace: str) -> list[dict[str, Any]]:
-    """What `helm install` would send, rendered against this server (lookups included)."""
-    proc = server.helm("template", "obs", str(CHART), "-n", namespace, "-f", values, "--kube-version", "1.35.4")
+    """What `helm install` would send, rendered against this server: its version, served APIs and lookups."""
+    proc = server.helm("template", "obs", str(CHART), "-n", namespace, "-f", values, "--validate")
     assert proc.returncode == 0, proc.stderr
     return split(proc.stdout)
 
@@ -181,3 +182,75 @@ def test_the_server_refuses_what_is_too_large_and_admits_obs_at_scale(server, tm
     assert proc.returncode == 0, proc.stderr[-3000:]
     releases = server.list(f"/api/v1/namespaces/{namespace}/secrets?labelSelector=owner%3Dhelm")
     assert [r["metadata"]["labels"]["status"] for r in releases] == ["deployed"]
+
+
+CRD_DIR = ROOT / ".tools" / "share" / "crds"
+OPERATOR_PROFILE = {
+    "name": "operator",
+    "extends": "enterprise",
+    "rules": {"format": "operator"},
+    "teams": [{"name": "platform"}],
+    "services": [{"name": "checkout", "namespace": "shop", "team": "platform"}],
+}
+
+
+class _CrdLoader(yaml.SafeLoader):
+    """PyYAML reads a bare `=` (an enum value in the operator's CRDs) as YAML 1.1's value key."""
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
+def _crd_established(server: ApiServer, name: str) -> bool:
+    crd = server.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}").body
+    return any(c["type"] == "Established" and c["status"] == "True" for c in crd.get("status", {}).get("conditions", []))
+
+
+def _install_crds(server: ApiServer) -> list[str]:
+    crds = [yaml.load(p.read_text(), Loader=_CrdLoader) for p in sorted(CRD_DIR.glob("*/*.yaml"))]
+    assert {c["spec"]["group"] for c in crds} == {"monitoring.coreos.com", "opentelemetry.io"}, "run `make tools`"
+    for resp in server.apply_manifest(crds):
+        assert resp.status in (200, 201), resp.body.get("message")
+    names = [c["metadata"]["name"] for c in crds]
+    for name in names:
+        wait_for(f"CRD {name} established", lambda name=name: _crd_established(server, name), 60)
+    return names
+
+
+def test_every_custom_resource_obs_renders_is_admitted_by_the_operators_crds(server, tmp_path):
+    """With the prometheus-operator and OpenTelemetry Operator CRDs installed, Helm sees their APIs
+    (the chart's Capabilities checks), and the server validates every CR against the CRD schema,
+    unknown fields included (fieldValidation=Strict)."""
+    from obsgen import generate
+
+    _install_crds(server)
+    profile = tmp_path / "operator.yaml"
+    profile.write_text(yaml.safe_dump(OPERATOR_PROFILE))
+    generate.write(generate.plan_profile(profile, tmp_path))
+    namespace = _namespace(server, "operator")
+    objects = _template(server, str(tmp_path / "operator.yaml"), namespace)
+    custom = [o for o in objects if o["apiVersion"].split("/")[0] in ("monitoring.coreos.com", "opentelemetry.io")]
+    assert {o["kind"] for o in custom} == {"PrometheusRule", "Instrumentation", "OpenTelemetryCollector"}
+    for obj in custom:
+        path = server.object_path(obj, namespace).rsplit("/", 1)[0] + "?dryRun=All&fieldValidation=Strict"
+        resp = server.request("POST", path, obj)
+        where = f"{obj['kind']}/{obj['metadata']['name']}"
+        assert resp.status == 201 and not resp.warnings, f"{where}: {resp.body.get('message')} {resp.warnings}"
+    proc = server.helm("install", "obs", str(CHART), "-n", namespace, "-f", str(tmp_path / "operator.yaml"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rules = server.list(f"/apis/monitoring.coreos.com/v1/namespaces/{namespace}/prometheusrules")
+    assert len(rules) == sum(o["kind"] == "PrometheusRule" for o in custom)
+
+
+def test_the_crds_refuse_a_misspelt_field(server):
+    """The check can fail: a rule with `fore` for `for` is refused under strict field validation."""
+    _install_crds(server)
+    namespace = _namespace(server, "operator-bad")
+    rule = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "bad"},
+        "spec": {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up == 0", "fore": "5m"}]}]},
+    }
+    resp = server.request("POST", f"/apis/monitoring.coreos.com/v1/namespaces/{namespace}/prometheusrules?fieldValidation=Strict", rule)
+    assert resp.status == 400 and "fore" in resp.body["message"], resp.body

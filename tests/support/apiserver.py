@@ -105,7 +105,8 @@ class ApiServer:
         out = []
         for obj in objects:
             path = self.object_path(obj) + "?fieldManager=obs-suite&force=true"
-            out.append(self.request("PATCH", path, yaml.safe_dump(obj).encode(), "application/apply-patch+yaml"))
+            # JSON is YAML: the apply patch goes as JSON, whatever the object's YAML quirks were.
+            out.append(self.request("PATCH", path, json.dumps(obj).encode(), "application/apply-patch+yaml"))
         return out
 
     def object_path(self, obj: dict[str, Any], namespace: str | None = None) -> str:
