@@ -63,6 +63,9 @@ rendered config under three more rules:
     are on the pod IP, whose stand-in each process may choose (`pod_ip`,
     e.g. 127.0.0.2 for the gateway), so every collector keeps its rendered
     ports on a loopback address of its own.
+17. `k8s_attributes` reads the API through the pod's service account; on
+    loopback it reads the suite's API server through a kubeconfig instead
+    (`auth_type: kubeConfig`, the file in KUBECONFIG), when one is given.
 
 Jaeger (v2, itself a collector) runs its rendered config under one more:
 
@@ -368,9 +371,14 @@ def _host_path(path: str, root: str) -> str:
     return path
 
 
-def collector_config(rendered: Mapping[str, Any], host_root: str, addresses: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Rules 14 and 15 on a rendered collector config; everything else as rendered."""
+def collector_config(
+    rendered: Mapping[str, Any], host_root: str, addresses: Mapping[str, str] | None = None, kubeconfig: bool = False
+) -> dict[str, Any]:
+    """Rules 14, 15 and 17 on a rendered collector config; everything else as rendered."""
     config = copy.deepcopy(dict(rendered))
+    for cid, processor in (config.get("processors") or {}).items():
+        if kubeconfig and cid.split("/")[0] == "k8s_attributes":
+            processor["auth_type"] = "kubeConfig"
     for cid, receiver in (config.get("receivers") or {}).items():
         if cid.split("/")[0] == "file_log":
             for key in ("include", "exclude"):

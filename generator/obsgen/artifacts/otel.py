@@ -187,6 +187,26 @@ def _file_log() -> dict[str, Any]:
                 "parse_to": "attributes",
                 "on_error": "send_quiet",
             },
+            # The log level and the trace context of a structured line become
+            # the record's own severity and trace/span ids, so Loki and Grafana
+            # filter by level and jump from a line to its trace. Each runs only
+            # when the line carried the field (found by the live pipeline test,
+            # tests/test_engine_pipeline.py: before, both stayed attributes).
+            {
+                "type": "severity_parser",
+                "id": "severity",
+                "if": "attributes.level != nil",
+                "parse_from": "attributes.level",
+                "on_error": "send_quiet",
+            },
+            {
+                "type": "trace_parser",
+                "id": "trace-context",
+                "if": "attributes.trace_id != nil",
+                "trace_id": {"parse_from": "attributes.trace_id"},
+                "span_id": {"parse_from": "attributes.span_id"},
+                "on_error": "send_quiet",
+            },
         ],
     }
 
