@@ -17,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support import k8s  # noqa: E402
+from tests.support import k8s, otelcol  # noqa: E402
 from tests.support.render import CHART, TIERS, configmap_file, find, render_tier  # noqa: E402
 from tests.support.tools import HELMS, tool  # noqa: E402
 
@@ -53,9 +53,19 @@ def check_tier(tier: str, workdir: Path) -> tuple[dict[str, str], list[str]]:
             return status, failures
     objects = list(render_tier(tier))
     status["objects"] = str(len(objects))
+    validator = Path(k8s.validator()).name
     for version in k8s.K8S_VERSIONS:
         problems = k8s.problems(objects, version)
-        record(f"k8s {version}", not problems, "\n".join(problems))
+        record(f"{validator} k8s {version}", not problems, "\n".join(problems))
+    for role in ("agent", "gateway"):
+        name = f"obs-otel-collector-{role}"
+        workloads = [o for o in objects if o["metadata"]["name"] == name and o["kind"] in ("DaemonSet", "Deployment", "StatefulSet")]
+        if workloads:
+            config = yaml.safe_load(configmap_file(objects, name, "config.yaml"))
+            env = workloads[0]["spec"]["template"]["spec"]["containers"][0].get("env", [])
+            (workdir / f"{tier}-{role}").mkdir(exist_ok=True)
+            proc = otelcol.validate(config, env, workdir / f"{tier}-{role}")
+            record(f"otelcol validate {role}", proc.returncode == 0, proc.stderr)
 
     config = workdir / f"{tier}-prometheus.yml"
     config.write_text(configmap_file(objects, "obs-prometheus-config", "prometheus.yml"))
@@ -88,7 +98,8 @@ def main() -> int:
             rows.append((tier, status, totals))
             failures += tier_failures
 
-    checks = [c for c in rows[0][1] if c != "objects"]
+    # Every check any tier ran, in the order run (basic has no collector to validate).
+    checks = list(dict.fromkeys(c for _, status, _ in rows for c in status if c != "objects"))
     print()
     print(f"{'tier':14}{'objects':>8}{'cpu req':>9}{'mem req':>9}  " + "  ".join(checks))
     for tier, status, totals in rows:
