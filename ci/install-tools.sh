@@ -14,6 +14,8 @@
 #   .tools/bin/otelcol-sink       built from ci/engines/otelcol (OTLP in, file out)
 #   .tools/bin/jaeger             built from ci/engines/jaeger (Jaeger v2)
 #   .tools/bin/kube-apiserver     built from ci/engines/kube-apiserver
+#   .tools/bin/prometheus-otlp    built from ci/engines/prometheus (the same
+#                                 3.5 release, with the OTLP receiver Debian's lacks)
 #   .tools/share/crds/<operator>  the CRDs of prometheus-operator and the
 #                                 OpenTelemetry Operator, from their Go modules
 #   .tools/manifest.txt           where each artifact came from, with its sha256
@@ -113,7 +115,10 @@ declare -A GO_ENGINES=(
   [otelcol-sink]="otelcol ./cmd/otelcol-sink go.opentelemetry.io/collector/otelcol"
   [jaeger]="jaeger github.com/jaegertracing/jaeger/cmd/jaeger github.com/jaegertracing/jaeger"
   [kube-apiserver]="kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes"
+  [prometheus-otlp]="prometheus github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus"
 )
+# prometheus-otlp is not built yet: no test uses it so far (the gateway's
+# metrics path to Prometheus' OTLP receiver is the next step of issue 11).
 GO_ORDER=(kubeconform otelcol otelcol-sink jaeger kube-apiserver)
 ENGINES=$ROOT/ci/engines
 
@@ -431,6 +436,11 @@ engine_pin() {
 engine_ldflags() {
   local tool=$1 pin=$2 minor x
   printf '%s' '-s -w'
+  if [[ $tool == prometheus-otlp ]]; then
+    # Prometheus 3.x is published as module v0.3MM.P: v0.305.3 is 3.5.3.
+    minor=${pin#v0.3}; minor=${minor%%.*}
+    printf ' -X github.com/prometheus/common/version.Version=3.%d.%s' "$((10#$minor))" "${pin##*.}"
+  fi
   if [[ $tool == kube-apiserver ]]; then
     minor=${pin#v1.}; minor=${minor%%.*}
     for x in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
