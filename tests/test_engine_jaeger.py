@@ -32,28 +32,8 @@ def _rendered(chart_root: str, case: str) -> tuple[dict, list[dict]]:
     return backends.config_of(objects, case), container.get("env", [])
 
 
-def _listen_ports(config: dict) -> list[int]:
-    ports = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "endpoint" and isinstance(value, str) and value.startswith("0.0.0.0:"):
-                    ports.append(int(value.rsplit(":", 1)[1]))
-                elif key == "prometheus" and isinstance(value, dict):
-                    ports.append(int(value["port"]))
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(config)
-    return ports
-
-
 def _local(config: dict, tmp_path: Path) -> tuple[Path, dict[int, int]]:
-    ports = {port: free_port() for port in _listen_ports(config)}
+    ports = {port: free_port() for port in loopback.jaeger_listen_ports(config)}
     path = tmp_path / "jaeger.yaml"
     path.write_text(yaml.safe_dump(loopback.jaeger_config(config, str(tmp_path / "data"), ports)))
     return path, ports

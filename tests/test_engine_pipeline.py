@@ -40,7 +40,6 @@ from tests.support.apiserver import api_server
 from tests.support.processes import Daemon, daemons, free_port, get_json, wait_for
 from tests.support.render import helm_template, split
 from tests.support.tools import ROOT, tool
-from tests.test_engine_jaeger import _listen_ports
 
 pytestmark = [pytest.mark.engine, pytest.mark.e2e]
 
@@ -131,7 +130,7 @@ def test_the_live_pipeline(rendered, tmp_path):
         uid = created.body["metadata"]["uid"]
 
         # Jaeger (rule 16) and the sink.
-        jaeger_ports = {port: free_port() for port in _listen_ports(jaeger_cfg)}
+        jaeger_ports = {port: free_port() for port in loopback.jaeger_listen_ports(jaeger_cfg)}
         jaeger_local = loopback.jaeger_config(jaeger_cfg, str(tmp_path / "jaeger-data"), jaeger_ports)
         (tmp_path / "jaeger.yaml").write_text(yaml.safe_dump(jaeger_local))
         started.append(Daemon("jaeger", [tool("jaeger"), f"--config=file:{tmp_path / 'jaeger.yaml'}"], tmp_path / "jaeger.log"))

@@ -400,32 +400,56 @@ def collector_config(
     return walk(config)
 
 
+_ALL_INTERFACES = ("0.0.0.0", "", "[::]")
+
+
+def _jaeger_listeners(node: Any, endpoint: Any, reader: Any, directories: Any) -> None:
+    """Rule 16's walk: calls endpoint(map, key) for every `host:port` endpoint, reader(map) for
+    the telemetry reader's {host, port}, directories(map, key) for Badger's directories."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "endpoint" and isinstance(value, str) and ":" in value and "//" not in value:
+                endpoint(node, key)
+            elif key == "prometheus" and isinstance(value, dict) and "port" in value:
+                reader(value)
+            elif key == "directories" and isinstance(value, dict):
+                directories(node, key)
+            else:
+                _jaeger_listeners(value, endpoint, reader, directories)
+    elif isinstance(node, list):
+        for item in node:
+            _jaeger_listeners(item, endpoint, reader, directories)
+
+
+def jaeger_listen_ports(rendered: Mapping[str, Any]) -> list[int]:
+    """The ports Jaeger's rendered config listens on, on all interfaces: the keys rule 16's `ports` needs."""
+    found: list[int] = []
+
+    def endpoint(node: dict[str, Any], key: str) -> None:
+        host, _, port = node[key].rpartition(":")
+        if host in _ALL_INTERFACES:
+            found.append(int(port))
+
+    _jaeger_listeners(rendered, endpoint, lambda reader: found.append(int(reader["port"])), lambda node, key: None)
+    return found
+
+
 def jaeger_config(rendered: Mapping[str, Any], data_dir: str, ports: Mapping[int, int]) -> dict[str, Any]:
     """Rule 16 on Jaeger's rendered config; every port it listens on must be in `ports`."""
     config = copy.deepcopy(dict(rendered))
 
-    def local(address: str) -> str:
-        host, _, port = address.rpartition(":")
-        if host not in ("0.0.0.0", "", "[::]"):
-            return address
-        if int(port) not in ports:
-            raise ValueError(f"no loopback port for listen address {address}")
-        return f"127.0.0.1:{ports[int(port)]}"
+    def endpoint(node: dict[str, Any], key: str) -> None:
+        host, _, port = node[key].rpartition(":")
+        if host in _ALL_INTERFACES:
+            if int(port) not in ports:
+                raise ValueError(f"no loopback port for listen address {node[key]}")
+            node[key] = f"127.0.0.1:{ports[int(port)]}"
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "endpoint" and isinstance(value, str) and ":" in value and "//" not in value:
-                    node[key] = local(value)
-                elif key == "prometheus" and isinstance(value, dict) and "port" in value:
-                    value["host"], value["port"] = "127.0.0.1", ports[int(value["port"])]
-                elif key == "directories" and isinstance(value, dict):
-                    node[key] = {k: f"{data_dir.rstrip('/')}/{k}" for k in value}
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
+    def reader(value: dict[str, Any]) -> None:
+        value["host"], value["port"] = "127.0.0.1", ports[int(value["port"])]
 
-    walk(config)
+    def directories(node: dict[str, Any], key: str) -> None:
+        node[key] = {k: f"{data_dir.rstrip('/')}/{k}" for k in node[key]}
+
+    _jaeger_listeners(config, endpoint, reader, directories)
     return config
