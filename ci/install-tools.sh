@@ -117,9 +117,7 @@ declare -A GO_ENGINES=(
   [kube-apiserver]="kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes"
   [prometheus-otlp]="prometheus github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus"
 )
-# prometheus-otlp is not built yet: no test uses it so far (the gateway's
-# metrics path to Prometheus' OTLP receiver is the next step of issue 11).
-GO_ORDER=(kubeconform otelcol otelcol-sink jaeger kube-apiserver)
+GO_ORDER=(kubeconform otelcol otelcol-sink jaeger kube-apiserver prometheus-otlp)
 ENGINES=$ROOT/ci/engines
 
 # CRDs the real API server is given, from the operators' own Go modules (the

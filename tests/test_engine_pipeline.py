@@ -13,9 +13,12 @@ context, Kubernetes resource attributes and their parsed severity; a
 restarted agent resumes from its file_storage offsets, losing and repeating
 no line.
 
-Left out: the metrics path from the gateway to Prometheus' OTLP receiver.
-Debian's Prometheus build lacks the receiver (loopback rule 7); the gateway's
-metrics go to the sink here.
+Metrics: an OTLP counter sent to the agent, as an instrumented app sends it,
+goes through the gateway to Prometheus' OTLP receiver (/api/v1/otlp), where it
+is queried back under the name PromQL users will write. Debian's Prometheus
+build lacks the receiver (loopback rule 7), so this Prometheus is the
+upstream release built from its module (`prometheus-otlp`), run with the
+rendered flags and config.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from tests import test_otel_collector as subchart
 from tests.support import otelcol
 from tests.support.apiserver import api_server
 from tests.support.processes import Daemon, daemons, free_port, get_json, wait_for
-from tests.support.render import helm_template, split
+from tests.support.render import configmap_file, container_args, helm_template, split
 from tests.support.tools import ROOT, tool
 
 pytestmark = [pytest.mark.engine, pytest.mark.e2e]
@@ -46,6 +49,21 @@ pytestmark = [pytest.mark.engine, pytest.mark.e2e]
 PROFILE = {"name": "pipeline", "extends": "enterprise", "traces": {"backend": "jaeger"}}
 AGENT_IP, GATEWAY_IP, SINK_IP = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 POD_NAMESPACE, POD_NAME, CONTAINER = "shop", "checkout-7d9f8-abcde", "app"
+ORDERS = 42  # the counter's value, sent once
+
+
+def _otlp_counter(now_ns: int) -> dict[str, Any]:
+    """One cumulative monotonic sum, as an OTel SDK exports a Counter (OTLP/JSON), with the
+    resource the instrumentation library's env gives an app (OTEL_SERVICE_NAME, the downward API)."""
+
+    def attribute(key: str, value: str) -> dict[str, Any]:
+        return {"key": key, "value": {"stringValue": value}}
+
+    point = {"asInt": str(ORDERS), "startTimeUnixNano": str(now_ns - 10**9), "timeUnixNano": str(now_ns),
+             "attributes": [attribute("outcome", "paid")]}  # fmt: skip
+    resource = [attribute("service.name", "checkout"), attribute("k8s.namespace.name", POD_NAMESPACE), attribute("k8s.pod.name", POD_NAME)]
+    metric = {"name": "checkout.orders", "sum": {"aggregationTemporality": 2, "isMonotonic": True, "dataPoints": [point]}}
+    return {"resourceMetrics": [{"resource": {"attributes": resource}, "scopeMetrics": [{"metrics": [metric]}]}]}
 
 
 def _workload_env(objects, name: str) -> list[dict[str, Any]]:
@@ -140,12 +158,25 @@ def test_the_live_pipeline(rendered, tmp_path):
             "receivers": {"otlp": {"protocols": {"http": {"endpoint": f"{SINK_IP}:4318", "logs_url_path": "/otlp/v1/logs"}}}},
             "exporters": {"file": {"path": str(sink_out), "flush_interval": "100ms"}},
             "service": {
-                "pipelines": {s: {"receivers": ["otlp"], "exporters": ["file"]} for s in ("logs", "metrics")},
+                "pipelines": {"logs": {"receivers": ["otlp"], "exporters": ["file"]}},
                 "telemetry": {"metrics": {"level": "none"}},
             },
         }
         (tmp_path / "sink.yaml").write_text(yaml.safe_dump(sink))
         started.append(Daemon("sink", [tool("otelcol-sink"), f"--config=file:{tmp_path / 'sink.yaml'}"], tmp_path / "sink.log"))
+
+        # Prometheus with the OTLP receiver, on the rendered flags and config (no scrape target is local).
+        prom_port = free_port()
+        prom_config = tmp_path / "prometheus.yml"
+        (tmp_path / "rules").mkdir()
+        rendered_prom = yaml.safe_load(configmap_file(objects, "obs-prometheus-config", "prometheus.yml"))
+        prom_config.write_text(yaml.safe_dump(loopback.prometheus_config(rendered_prom, {}, [], str(tmp_path / "rules"))))
+        prom_flags = container_args(objects, "StatefulSet", "obs-prometheus")
+        assert "--web.enable-otlp-receiver" in prom_flags
+        prom_args = loopback.prometheus_args(prom_flags, str(prom_config), str(tmp_path / "tsdb"), f"127.0.0.1:{prom_port}")
+        prom_env = {"PATH": "/usr/bin:/bin", "POD_NAME": "obs-prometheus-0"}
+        started.append(Daemon("prometheus", [tool("prometheus-otlp"), *prom_args], tmp_path / "prometheus.log", prom_env))
+        prom = f"http://127.0.0.1:{prom_port}"
 
         # Rule 15: every in-cluster address the collectors' env names, on loopback.
         addresses = {
@@ -154,7 +185,7 @@ def test_the_live_pipeline(rendered, tmp_path):
             "obs-jaeger.monitoring.svc:4317": f"127.0.0.1:{jaeger_ports[4317]}",
             "obs-loki-write.monitoring.svc:3100": f"{SINK_IP}:4318",
             "obs-loki.monitoring.svc:3100": f"{SINK_IP}:4318",
-            "obs-prometheus.monitoring.svc:9090/api/v1/otlp": f"{SINK_IP}:4318",
+            "obs-prometheus.monitoring.svc:9090": f"127.0.0.1:{prom_port}",
         }
         host = tmp_path / "host"
 
@@ -176,6 +207,23 @@ def test_the_live_pipeline(rendered, tmp_path):
         for ip in (AGENT_IP, GATEWAY_IP):
             wait_for(f"collector health on {ip}", lambda ip=ip: _get(f"http://{ip}:13133/") == 200, 60, started)
         wait_for("jaeger", lambda: get_json(f"http://127.0.0.1:{query}/api/services") is not None, 60, started)
+        wait_for("prometheus", lambda: _get(f"{prom}/-/ready") == 200, 60, started)
+
+        # Metrics: app → agent → gateway → Prometheus' OTLP receiver.
+        body = json.dumps(_otlp_counter(int(datetime.now(UTC).timestamp() * 1e9))).encode()
+        push = urllib.request.Request(f"http://{AGENT_IP}:4318/v1/metrics", data=body, headers={"Content-Type": "application/json"})
+        assert urllib.request.urlopen(push, timeout=10).status == 200
+
+        def orders():
+            found = get_json(f"{prom}/api/v1/query?query=checkout_orders_total")["data"]["result"]
+            return found or None
+
+        # With the labels the RED recordings select on, as a scraped series would have them.
+        (series,) = wait_for("the OTLP counter in Prometheus", orders, 60, started)
+        assert series["value"][1] == str(ORDERS)
+        labels = series["metric"]
+        assert (labels["service"], labels["namespace"], labels["pod"]) == ("checkout", POD_NAMESPACE, POD_NAME), labels
+        assert labels["job"] == "checkout" and labels["outcome"] == "paid", labels
 
         # The reference service, its stdout as the pod's log file.
         port = free_port()

@@ -463,8 +463,9 @@ def test_sampling_modes():
     assert set(policies) == {"drop-health-checks", "errors", "slow", "baseline"}
     assert policies["errors"]["status_code"]["status_codes"] == ["ERROR"]
     # Sampling only ever touches traces.
-    for cfg in (head, tail):
-        assert _processors(cfg, "logs") == _processors(cfg, "metrics") == ["memory_limiter", "batch"]
+    for cfg in (none, head, tail):
+        assert _processors(cfg, "logs") == ["memory_limiter", "batch"]
+        assert _processors(cfg, "metrics") == ["memory_limiter", otel.PUSHED_LABELS_PROCESSOR, "batch"]
 
 
 def test_agent_routes_spans_by_trace_id_only_for_tail_sampling():

@@ -60,6 +60,18 @@ PORT_METRICS = 8888  # the collector's own telemetry, scraped by Prometheus
 HEALTH_PATH = "/"
 LOKI_EXPORTER = "otlp_http/loki"  # the gateway's exporter the audit-pipeline alert watches
 
+# Pushed metrics get the labels scraped ones get from Prometheus' relabelling
+# (label, resource attribute). Prometheus' OTLP receiver keeps resource
+# attributes on `target_info` only, so without these the RED recordings and
+# SLOs, which select `{service, namespace}`, would miss every app that pushes
+# its metrics instead of being scraped (found by the live pipeline test).
+PUSHED_METRIC_LABELS: tuple[tuple[str, str], ...] = (
+    ("service", "service.name"),
+    ("namespace", "k8s.namespace.name"),
+    ("pod", "k8s.pod.name"),
+)
+PUSHED_LABELS_PROCESSOR = "transform/prometheus-labels"
+
 TRACE_BACKENDS = ("tempo", "jaeger")
 SAMPLING_MODES = ("none", "head", "tail")
 
@@ -375,7 +387,14 @@ def gateway_config(
     if metrics:
         # Prometheus 3 with --web.enable-otlp-receiver; /v1/metrics is appended.
         exporters["otlp_http/prometheus"] = {"endpoint": env(ENV_PROMETHEUS_OTLP), "tls": {"insecure": True}}
-        pipelines["metrics"] = _pipeline(["otlp"], [], ["otlp_http/prometheus"])
+        processors[PUSHED_LABELS_PROCESSOR] = {
+            "error_mode": "ignore",
+            "metric_statements": [
+                f'set(datapoint.attributes["{label}"], resource.attributes["{attribute}"]) where resource.attributes["{attribute}"] != nil'
+                for label, attribute in PUSHED_METRIC_LABELS
+            ],
+        }
+        pipelines["metrics"] = _pipeline(["otlp"], [PUSHED_LABELS_PROCESSOR], ["otlp_http/prometheus"])
     extensions = _health_check()
     return {
         "extensions": extensions,
