@@ -387,9 +387,13 @@ def test_ha_fixtures_get_disruption_budget_and_spread():
 
 @pytest.mark.parametrize("name", FIXTURES)
 def test_gateway_is_restricted_and_has_no_token(name):
-    gw = workloads(render(name))["gateway"]["spec"]["template"]["spec"]
+    objects = render(name)
+    gw = workloads(objects)["gateway"]["spec"]["template"]["spec"]
     assert gw["automountServiceAccountToken"] is False
-    assert "serviceAccountName" not in gw
+    # An identity of its own (for serviceAccount.annotations), bound to no role.
+    assert gw["serviceAccountName"] != workloads(objects)["agent"]["spec"]["template"]["spec"]["serviceAccountName"]
+    bound = {s["name"] for o in objects if o["kind"].endswith("RoleBinding") for s in o.get("subjects", [])}
+    assert gw["serviceAccountName"] not in bound
     assert gw["securityContext"]["runAsNonRoot"] is True and gw["securityContext"]["runAsUser"] != 0
     (c,) = gw["containers"]
     sc = c["securityContext"]

@@ -14,9 +14,11 @@ class Image:
     # The Go module release the suite builds this program from (ci/engines/),
     # where it differs in name from the tag; tests check the build links it.
     module: str = ""
+    # sha256:… from the profile (`images.<key>.digest`): pulled by digest, the tag kept readable.
+    digest: str = ""
 
     def as_values(self) -> dict:
-        return {"registry": self.registry, "repository": self.repository, "tag": self.tag}
+        return {"registry": self.registry, "repository": self.repository, "tag": self.tag, "digest": self.digest}
 
 
 IMAGES: dict[str, Image] = {

@@ -8,7 +8,7 @@ the probe targets. Artifacts only translate this model into file formats.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,15 @@ class Stack:
     log_export: dict[str, str] = field(default_factory=dict)
     # The profile's sizes of the log and trace stores' containers (logs_traces.RESOURCE_KEYS).
     backend_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Placement and extension (workloads.py): cluster-wide defaults, the
+    # knobs a profile set per workload, objects and scrape configs it adds.
+    common_labels: dict[str, str] = field(default_factory=dict)
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: tuple[dict[str, Any], ...] = ()
+    priority_class: str = ""
+    workload_knobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra_objects: tuple[dict[str, Any], ...] = ()
+    additional_scrape_configs: tuple[dict[str, Any], ...] = ()
 
     def enabled(self, component: str) -> bool:
         return component in (self.components or self.tier.components)
@@ -277,7 +286,7 @@ def build(profile: Profile) -> Stack:
         retention_time=retention.get("time", tier.retention_time),
         prometheus_storage_gi=retention.get("storageGi", tier.prometheus_storage_gi),
         sizes=sizes,
-        images=dict(IMAGES),
+        images={key: replace(image, digest=data.get("images", {}).get(key, {}).get("digest", "")) for key, image in IMAGES.items()},
         teams=teams,
         default_team=data.get("defaultTeam", teams[0].name),
         services=services,
@@ -299,4 +308,11 @@ def build(profile: Profile) -> Stack:
         elasticsearch=dict(data.get("elasticsearch", {})),
         log_export=_log_export(data.get("logs", {}).get("export", {}).get("elasticsearch")),
         backend_resources=backend_resources,
+        common_labels=dict(data.get("commonLabels", {})),
+        node_selector=dict(data.get("nodeSelector", {})),
+        tolerations=tuple(data.get("tolerations", [])),
+        priority_class=data.get("priorityClassName", ""),
+        workload_knobs=dict(data.get("workloads", {})),
+        extra_objects=tuple(data.get("extraObjects", [])),
+        additional_scrape_configs=tuple(data.get("additionalScrapeConfigs", [])),
     )

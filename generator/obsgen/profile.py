@@ -17,6 +17,7 @@ from typing import Any
 
 from . import paths, schemas, yamlio
 from .errors import ObsgenError, ValidationErrors
+from .tiers import SCRAPE_JOBS
 
 
 @dataclass(frozen=True)
@@ -162,5 +163,30 @@ def check(data: dict[str, Any], source: str) -> None:
                     (f"teams[{t}].receivers[{r}].authUsername", "required: the secretRef holds the SMTP password for this user")
                 )
 
+    problems += _extension_problems(data)
     if problems:
         raise ValidationErrors(source, problems)
+
+
+def _extension_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the chart would refuse at render time, said at generate time."""
+    problems: list[tuple[str, str]] = []
+    taken = {job.job_name for job in SCRAPE_JOBS}
+    for i, config in enumerate(data.get("additionalScrapeConfigs", [])):
+        name = config["job_name"]
+        if name in taken:
+            problems.append((f"additionalScrapeConfigs[{i}].job_name", f"{name!r} is already a scrape job of obs or of an earlier entry"))
+        taken.add(name)
+    seen: dict[tuple[str, str, str], int] = {}
+    for i, obj in enumerate(data.get("extraObjects", [])):
+        key = (obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace", ""))
+        if key in seen:
+            problems.append((f"extraObjects[{i}]", f"{key[0]} {key[1]!r} is already declared at extraObjects[{seen[key]}]"))
+        seen.setdefault(key, i)
+    for name, knobs in data.get("workloads", {}).items():
+        for knob in ("extraVolumes", "extraContainers", "extraInitContainers"):
+            names = [item["name"] for item in knobs.get(knob, [])]
+            for j, item_name in enumerate(names):
+                if item_name in names[:j]:
+                    problems.append((f"workloads.{name}.{knob}[{j}].name", f"{item_name!r} is declared twice"))
+    return problems

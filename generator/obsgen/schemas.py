@@ -11,11 +11,54 @@ import jsonschema_rs
 from jsonschema import FormatChecker, validators
 from jsonschema.exceptions import ValidationError, best_match
 
+from . import paths, workloads
 from .errors import ValidationErrors, field_path
 
 
-def _schema(schema_path: Path) -> dict[str, Any]:
+def _read(schema_path: Path) -> dict[str, Any]:
     return json.loads(schema_path.read_text(encoding="utf-8"))
+
+
+def _schema(schema_path: Path) -> dict[str, Any]:
+    if schema_path.resolve() == paths.VALUES_SCHEMA.resolve():
+        return values_schema()
+    return _read(schema_path)
+
+
+def values_schema() -> dict[str, Any]:
+    """schemas/values.schema.json with the workload knobs filled in.
+
+    The knobs' schemas are written once, in the profile schema's $defs (the
+    profile takes the same names); here they are copied to `global`, to
+    every workload's values path (workloads.WORKLOADS) and to the top-level
+    and Prometheus extension points, so the chart's schema stays strict
+    about typos in all of them. Draft-07 reads them as written: they use
+    no newer keyword and no $ref of their own."""
+    schema = _read(paths.VALUES_SCHEMA)
+    profile = _read(paths.PROFILE_SCHEMA)
+    knobs = profile["$defs"]["workload"]
+    schema["definitions"]["pod"] = knobs
+
+    def ref(knob: str) -> dict[str, str]:
+        return {"$ref": f"#/definitions/pod/properties/{knob}"}
+
+    def extend(node: dict[str, Any], properties: dict[str, Any]) -> None:
+        clash = set(properties) & set(node["properties"])
+        if clash:
+            raise ValueError(f"values schema: {sorted(clash)} are both written and filled in")
+        node["properties"].update(properties)
+        node.setdefault("required", []).extend(properties)
+
+    for workload in workloads.WORKLOADS:
+        node = schema
+        for key in workload.path:
+            node = node["properties"][key]
+        extend(node, {k: ref(k) for k in workloads.KNOBS})
+    extend(schema["properties"]["global"], {k: ref(k) for k in workloads.GLOBAL_KNOBS if k != "commonLabels"})
+    extend(schema["properties"]["global"], {"commonLabels": profile["properties"]["commonLabels"]})
+    extend(schema, {"extraObjects": profile["properties"]["extraObjects"]})
+    extend(schema["properties"]["prometheus"], {"additionalScrapeConfigs": profile["properties"]["additionalScrapeConfigs"]})
+    return schema
 
 
 @cache

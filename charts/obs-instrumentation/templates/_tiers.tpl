@@ -154,6 +154,7 @@ tiers:
         registry: docker.io
         repository: otel/opentelemetry-collector-contrib
         tag: 0.160.0
+        digest: ''
       env:
       - name: OBS_POD_IP
         fieldPath: status.podIP
@@ -311,6 +312,7 @@ tiers:
         registry: docker.io
         repository: otel/opentelemetry-collector-contrib
         tag: 0.160.0
+        digest: ''
       env:
       - name: OBS_POD_IP
         fieldPath: status.podIP

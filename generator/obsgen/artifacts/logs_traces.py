@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ..images import IMAGES
+from ..images import IMAGES, Image
 from ..tiers import TIERS as TIER_TABLE
 from ..tiers import BackendTier
 from . import volumes
@@ -198,7 +198,11 @@ def loki_config(tier: BackendTier, cluster: str) -> dict[str, Any]:
 
 
 def loki_values(
-    tier_name: str, cluster: str, object_storage: dict[str, Any] | None = None, resources: Mapping[str, dict[str, Any]] | None = None
+    tier_name: str,
+    cluster: str,
+    object_storage: dict[str, Any] | None = None,
+    resources: Mapping[str, dict[str, Any]] | None = None,
+    image: Image = IMAGES["loki"],
 ) -> dict[str, Any]:
     tier = TIERS[tier_name]
     resources = resources or {}
@@ -215,7 +219,7 @@ def loki_values(
     return {
         "enabled": TIER_TABLE[tier_name].logs,
         "component": "logs",
-        "image": IMAGES["loki"].as_values(),
+        "image": image.as_values(),
         "mode": tier.loki_mode,
         "resources": resources.get("loki", tier.loki_resources),
         "storage": volumes.storage(f"{tier.loki_storage_gi}Gi"),
@@ -281,12 +285,13 @@ def tempo_values(
     backend: str = "tempo",
     object_storage: dict[str, Any] | None = None,
     resources: Mapping[str, dict[str, Any]] | None = None,
+    image: Image = IMAGES["tempo"],
 ) -> dict[str, Any]:
     tier = TIERS[tier_name]
     return {
         "enabled": TIER_TABLE[tier_name].traces and backend == "tempo",
         "component": "traces",
-        "image": IMAGES["tempo"].as_values(),
+        "image": image.as_values(),
         "resources": (resources or {}).get("tempo", tier.tempo_resources),
         "storage": volumes.storage(f"{tier.tempo_storage_gi}Gi"),
         "traceStorage": tier.trace_storage,
@@ -356,6 +361,7 @@ def jaeger_values(
     storage: str = "badger",
     elasticsearch: dict[str, Any] | None = None,
     resources: Mapping[str, dict[str, Any]] | None = None,
+    image: Image = IMAGES["jaeger"],
 ) -> dict[str, Any]:
     tier = TIERS[tier_name]
     es = {"url": "", "existingSecret": "", "usernameKey": "username", "passwordKey": "password"}
@@ -365,7 +371,7 @@ def jaeger_values(
     return {
         "enabled": TIER_TABLE[tier_name].traces and backend == "jaeger",
         "component": "traces",
-        "image": IMAGES["jaeger"].as_values(),
+        "image": image.as_values(),
         # One pod with Badger (a single-node store); more only with a search cluster.
         "replicas": 1,
         "resources": (resources or {}).get("jaeger", tier.jaeger_resources),
@@ -386,6 +392,7 @@ def values(
     traces_object_storage: dict[str, Any] | None = None,
     elasticsearch: dict[str, Any] | None = None,
     resources: Mapping[str, dict[str, Any]] | None = None,
+    images: Mapping[str, Image] = IMAGES,
 ) -> dict[str, Any]:
     """The `loki`, `tempo` and `jaeger` sections of the umbrella values (same keys in every tier).
 
@@ -394,7 +401,7 @@ def values(
         raise ValueError(f"traces.backend: {traces_backend!r} is not one of tempo, jaeger")
     return {
         # Separate buckets: Loki and Tempo each own their bucket's layout and lifecycle.
-        "loki": loki_values(tier_name, cluster, logs_object_storage, resources),
-        "tempo": tempo_values(tier_name, cluster, traces_backend, traces_object_storage, resources),
-        "jaeger": jaeger_values(tier_name, traces_backend, jaeger_storage, elasticsearch, resources),
+        "loki": loki_values(tier_name, cluster, logs_object_storage, resources, images["loki"]),
+        "tempo": tempo_values(tier_name, cluster, traces_backend, traces_object_storage, resources, images["tempo"]),
+        "jaeger": jaeger_values(tier_name, traces_backend, jaeger_storage, elasticsearch, resources, images["jaeger"]),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import contract, dashboards, rules
+from .. import contract, dashboards, rules, workloads
 from ..model import Stack
 from ..tiers import APP_INSTRUMENTATION
 from . import alertmanager, blackbox, instrumentation, logs_traces, otel, volumes
@@ -89,6 +89,8 @@ def _prometheus(stack: Stack, rule_files: list[dict[str, Any]]) -> dict[str, Any
         # Names of the rule ConfigMaps to mount; with rules delivered as
         # PrometheusRule objects another Prometheus evaluates them.
         "ruleFiles": [f["name"] for f in rule_files] if stack.rules_format == "configmap" else [],
+        # The profile's own scrape_configs entries, appended to the generated ones.
+        "additionalScrapeConfigs": [dict(c) for c in stack.additional_scrape_configs],
         **_ha(stack, tier.prometheus_replicas),
     }
 
@@ -153,6 +155,7 @@ def _otel(stack: Stack) -> dict[str, Any]:
         disruption_budget=tier.high_availability and tier.otel_gateway_replicas > 1,
         topology_spread=tier.high_availability and tier.otel_gateway_replicas > 1,
         log_export=stack.log_export or None,
+        image=stack.images["otelCollector"].as_values(),
     )
 
 
@@ -166,6 +169,7 @@ def _logs_traces(stack: Stack) -> dict[str, Any]:
         traces_object_storage=stack.object_storage.get("traces"),
         elasticsearch=stack.elasticsearch or None,
         resources=stack.backend_resources,
+        images=stack.images,
     )
 
 
@@ -180,6 +184,11 @@ def build(stack: Stack) -> dict[str, Any]:
             "imagePullSecrets": [{"name": n} for n in stack.image_pull_secrets],
             "storageClass": stack.storage_class,
             "highAvailability": stack.tier.high_availability,
+            # Defaults of every pod's placement, and labels of every object (workloads.py).
+            "commonLabels": dict(stack.common_labels),
+            "nodeSelector": dict(stack.node_selector),
+            "tolerations": [dict(t) for t in stack.tolerations],
+            "priorityClassName": stack.priority_class,
             # The wiring contract: every Service name and port that crosses
             # a subchart, for the Service's chart and its clients alike.
             "services": contract.values(stack.components or stack.tier.components),
@@ -199,5 +208,8 @@ def build(stack: Stack) -> dict[str, Any]:
         "instrumentation": instrumentation.operator_values(stack.tier, APP_INSTRUMENTATION[stack.tier.name]),
         "dashboards": dashboards.values(stack),
     }
-    document["volumeResize"] = volumes.values(document)
+    document["volumeResize"] = volumes.values(document, stack.images["kubectl"])
+    workloads.place(document, stack.workload_knobs)
+    # Objects the profile releases with the stack, as data.
+    document["extraObjects"] = [dict(o) for o in stack.extra_objects]
     return document

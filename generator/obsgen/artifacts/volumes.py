@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..images import IMAGES
+from ..images import IMAGES, Image
 from ..tiers import Size
 
 # The hook only talks to the API server.
@@ -59,6 +59,6 @@ def claims(document: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def values(document: dict[str, Any]) -> dict[str, Any]:
+def values(document: dict[str, Any], image: Image = IMAGES["kubectl"]) -> dict[str, Any]:
     """The `volumeResize` section of the chart values."""
-    return {"image": IMAGES["kubectl"].as_values(), "resources": RESIZE_SIZE.as_values(), "claims": claims(document)}
+    return {"image": image.as_values(), "resources": RESIZE_SIZE.as_values(), "claims": claims(document)}

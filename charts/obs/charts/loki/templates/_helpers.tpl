@@ -71,6 +71,7 @@ metadata:
     checksum/config: {{ include (print $ctx.Template.BasePath "/configmap.yaml") $ctx | sha256sum }}
     kubectl.kubernetes.io/default-container: loki
 spec:
+  serviceAccountName: {{ include "obs-lib.fullname" $ctx }}{{ if ne .target "all" }}-{{ .target }}{{ end }}
   automountServiceAccountToken: false
   enableServiceLinks: false
   {{- with include "obs-lib.imagePullSecrets" $ctx | trim }}

@@ -82,8 +82,14 @@ app.kubernetes.io/name: {{ include "obs-lib.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
-{{/* Full label set. Pass the subchart context; the component defaults to the chart name. */}}
+{{/* Full label set. Pass the subchart context; the component defaults to the
+     chart name. global.commonLabels join it; the chart's own keys win. */}}
 {{- define "obs-lib.labels" -}}
+{{- $own := include "obs-lib.ownLabels" . | fromYaml -}}
+{{- toYaml (merge $own (.Values.global.commonLabels | default dict)) -}}
+{{- end -}}
+
+{{- define "obs-lib.ownLabels" -}}
 {{ include "obs-lib.selectorLabels" . }}
 {{- /* Charts without an image of their own (rules) carry the chart version. */}}
 app.kubernetes.io/version: {{ (.Values.image | default dict).tag | default .Chart.Version | quote }}
@@ -94,11 +100,13 @@ helm.sh/chart: {{ printf "%s-%s" (include "obs-lib.name" .) .Chart.Version | rep
 obs.dev/tier: {{ .Values.global.tier | quote }}
 {{- end -}}
 
-{{/* registry/repository:tag, with global.imageRegistry taking precedence.
-     Pass (dict "image" .Values.image "global" .Values.global). */}}
+{{/* registry/repository:tag, with global.imageRegistry taking precedence,
+     and @digest when one is set: the runtime then pulls by digest and the
+     tag only documents the version. Pass (dict "image" .Values.image "global" .Values.global). */}}
 {{- define "obs-lib.image" -}}
 {{- $registry := .global.imageRegistry | default .image.registry -}}
 {{- printf "%s/%s:%s" $registry .image.repository .image.tag -}}
+{{- with .image.digest }}@{{ . }}{{ end -}}
 {{- end -}}
 
 {{- define "obs-lib.imagePullSecrets" -}}
@@ -248,4 +256,100 @@ Pass (dict "ctx" . "kind" "StatefulSet"|"PersistentVolumeClaim" "name" <object n
 {{- define "obs-lib.storageAnnotations" -}}
 obs.dev/storage-values: {{ .path | quote }}
 obs.dev/storage-size: {{ .storage.size | quote }}
+{{- end -}}
+
+{{/*
+The placement and extension knobs of a workload (generator/obsgen/workloads.py),
+applied to the pod template its chart renders. One helper for every pod, so a
+knob means the same everywhere:
+  - labels and annotations: podLabels, global.commonLabels and podAnnotations
+    join the chart's own, which win on a clash (selectors, checksums);
+  - nodeSelector: the workload's over global.nodeSelector over the chart's
+    kubernetes.io/os: linux;
+  - tolerations: the chart's (the DaemonSets tolerate every taint), then
+    global.tolerations, then the workload's;
+  - affinity, topologySpreadConstraints and priorityClassName: the workload's
+    replace the chart's (priorityClassName falls back to the global one); a
+    spread constraint without a labelSelector selects the workload's pods;
+  - extraEnv, extraEnvFrom and extraVolumeMounts go to the main (first)
+    container; an extraEnv entry replaces a chart variable of the same name;
+  - extraVolumes, extraContainers and extraInitContainers are appended; a name
+    the chart already uses fails the render rather than reach the API server.
+Pass (dict "ctx" . "knobs" <the workload's values> "path" <their values path>
+      "template" <the pod template, rendered> "selector" <its selector labels, YAML>).
+*/}}
+{{- define "obs-lib.podTemplate" -}}
+{{- $pod := fromYaml .template -}}
+{{- if hasKey $pod "Error" }}{{ fail (printf "%s: the chart's pod template does not parse: %s" .path $pod.Error) }}{{ end -}}
+{{- $g := .ctx.Values.global -}}
+{{- $k := .knobs -}}
+{{- $path := .path -}}
+{{- $meta := $pod.metadata | default dict -}}
+{{- $spec := $pod.spec -}}
+{{- $_ := set $meta "labels" (merge ($meta.labels | default dict) ($k.podLabels | default dict) ($g.commonLabels | default dict)) -}}
+{{- $annotations := merge ($meta.annotations | default dict) ($k.podAnnotations | default dict) -}}
+{{- if $annotations }}{{ $_ := set $meta "annotations" $annotations }}{{ end -}}
+{{- $_ := set $pod "metadata" $meta -}}
+{{- $_ := set $spec "nodeSelector" (merge (dict) ($k.nodeSelector | default dict) ($g.nodeSelector | default dict) ($spec.nodeSelector | default dict) (dict "kubernetes.io/os" "linux")) -}}
+{{- $tolerations := concat ($spec.tolerations | default list) ($g.tolerations | default list) ($k.tolerations | default list) -}}
+{{- if $tolerations }}{{ $_ := set $spec "tolerations" $tolerations }}{{ end -}}
+{{- with $k.affinity }}{{ $_ := set $spec "affinity" . }}{{ end -}}
+{{- with $k.topologySpreadConstraints -}}
+{{- $selector := fromYaml $.selector -}}
+{{- $constraints := list -}}
+{{- range . -}}
+{{- $c := deepCopy . -}}
+{{- if not (hasKey $c "labelSelector") }}{{ $_ := set $c "labelSelector" (dict "matchLabels" $selector) }}{{ end -}}
+{{- $constraints = append $constraints $c -}}
+{{- end -}}
+{{- $_ := set $spec "topologySpreadConstraints" $constraints -}}
+{{- end -}}
+{{- with $k.priorityClassName | default $g.priorityClassName }}{{ $_ := set $spec "priorityClassName" . }}{{ end -}}
+{{- $containers := $spec.containers -}}
+{{- $main := index $containers 0 -}}
+{{- with $k.extraEnv -}}
+{{- $names := list -}}
+{{- range . }}{{ $names = append $names .name }}{{ end -}}
+{{- $env := list -}}
+{{- range ($main.env | default list) }}{{ if not (has .name $names) }}{{ $env = append $env . }}{{ end }}{{ end -}}
+{{- $_ := set $main "env" (concat $env .) -}}
+{{- end -}}
+{{- with $k.extraEnvFrom }}{{ $_ := set $main "envFrom" (concat ($main.envFrom | default list) .) }}{{ end -}}
+{{- with $k.extraVolumeMounts }}{{ $_ := set $main "volumeMounts" (concat ($main.volumeMounts | default list) .) }}{{ end -}}
+{{- range $knob, $field := dict "extraVolumes" "volumes" "extraContainers" "containers" "extraInitContainers" "initContainers" -}}
+{{- $extra := index $k $knob | default list -}}
+{{- if $extra -}}
+{{- $own := index $spec $field | default list -}}
+{{- $taken := list -}}
+{{- range (concat ($spec.containers | default list) ($spec.initContainers | default list)) }}{{ if ne $field "volumes" }}{{ $taken = append $taken .name }}{{ end }}{{ end -}}
+{{- range ($spec.volumes | default list) }}{{ if eq $field "volumes" }}{{ $taken = append $taken .name }}{{ end }}{{ end -}}
+{{- range $i, $item := $extra -}}
+{{- if has $item.name $taken }}{{ fail (printf "%s.%s[%d].name: %q is already a %s of this pod; pick another name" $path $knob $i $item.name (trimSuffix "s" $field | replace "initContainer" "container")) }}{{ end -}}
+{{- $taken = append $taken $item.name -}}
+{{- end -}}
+{{- $_ := set $spec $field (concat $own $extra) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $pod -}}
+{{- end -}}
+
+{{/* A workload's ServiceAccount, with the annotations its values ask for
+     (cloud workload identity for object storage, for instance). No pod gets
+     its token unless the pod spec opts in (Prometheus, kube-state-metrics and
+     the collector agent, which read the API).
+     Pass (dict "ctx" . "name" <object name> "knobs" <the workload's values>),
+     and "labels" (YAML) where the workload's labels are not obs-lib.labels. */}}
+{{- define "obs-lib.serviceAccount" -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ .name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- .labels | default (include "obs-lib.labels" .ctx) | nindent 4 }}
+  {{- with (.knobs.serviceAccount | default dict).annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+automountServiceAccountToken: false
 {{- end -}}

@@ -257,4 +257,16 @@ scrape_configs:
     - source_labels: [__meta_kubernetes_pod_node_name]
       target_label: node
 {{- end }}
+{{- with $v.additionalScrapeConfigs }}
+{{- $taken := list }}
+{{- range $jobs }}{{ $taken = append $taken .jobName }}{{ end }}
+{{- range $i, $c := . }}
+{{- if has $c.job_name $taken }}
+{{- fail (printf "prometheus.additionalScrapeConfigs[%d].job_name: %q is already a job of this Prometheus (scrapeJobs or an earlier entry); pick another name" $i $c.job_name) }}
+{{- end }}
+{{- $taken = append $taken $c.job_name }}
+{{- end }}
+# prometheus.additionalScrapeConfigs, as given.
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
