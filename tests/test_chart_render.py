@@ -139,3 +139,57 @@ def test_single_alertmanager_in_ha_mode_fails_with_a_readable_message(helm):
         helm_template(helm, values=(ROOT / "values" / "advanced.yaml",), sets=("alertmanager.replicas=1",))
     assert "global.highAvailability is true" in str(err.value)
     assert "alertmanager.replicas is 1" in str(err.value)
+
+
+RECEIVERS_PROFILE = """\
+name: every-receiver
+extends: intermediate
+teams:
+  - name: platform
+    receivers:
+      - {type: slack, channel: "#alerts", secretRef: {name: chat, key: slack}}
+      - {type: pagerduty, severities: [critical], secretRef: {name: paging, key: pagerduty}}
+      - {type: email, to: oncall@example.com, from: am@example.com, smarthost: "smtp.example.com:587",
+         authUsername: am, secretRef: {name: mail, key: password}}
+      - {type: webhook, secretRef: {name: hooks, key: url}}
+      - {type: opsgenie, apiUrl: "https://api.eu.opsgenie.com/", severities: [critical, warning], secretRef: {name: paging, key: opsgenie}}
+      - {type: msteams, secretRef: {name: chat, key: teams}}
+      - {type: discord, severities: [warning, info], secretRef: {name: chat, key: discord}}
+      - {type: telegram, chatId: -1001234567890, secretRef: {name: chat, key: telegram}}
+      - {type: webex, roomId: Y2lzY29zcGFyazovL3VzL1JPT00vYmJj, secretRef: {name: chat, key: webex}}
+"""
+
+
+def test_every_receiver_type_passes_amtool_with_credentials_from_files(tmp_path):
+    from obsgen import generate
+
+    source = tmp_path / "every-receiver.yaml"
+    source.write_text(RECEIVERS_PROFILE)
+    generate.write(generate.plan_profile(source, tmp_path))
+    objects = split(helm_template(values=(tmp_path / "every-receiver.yaml",)))
+    text = configmap_file(objects, "obs-alertmanager-config", "alertmanager.yml")
+    config = yaml.safe_load(text)
+    (critical,) = [r for r in config["receivers"] if r["name"] == "platform-critical"]
+    assert set(critical) - {"name"} == {
+        "slack_configs",
+        "pagerduty_configs",
+        "email_configs",
+        "webhook_configs",
+        "opsgenie_configs",
+        "msteamsv2_configs",
+        "telegram_configs",
+        "webex_configs",
+    }
+    # Every credential is a file the Alertmanager pod mounts from the named Secret; none is inline.
+    (statefulset,) = [o for o in objects if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "obs-alertmanager"]
+    mounts = {m["mountPath"] for m in statefulset["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]}
+    files = [
+        critical["opsgenie_configs"][0]["api_key_file"],
+        critical["msteamsv2_configs"][0]["webhook_url_file"],
+        critical["telegram_configs"][0]["bot_token_file"],
+        critical["webex_configs"][0]["http_config"]["authorization"]["credentials_file"],
+    ]
+    assert all(any(f.startswith(m + "/") for m in mounts) for f in files), (files, mounts)
+    assert critical["telegram_configs"][0]["chat_id"] == -1001234567890
+    proc = engines.amtool_config(text, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

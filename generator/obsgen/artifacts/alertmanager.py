@@ -78,6 +78,13 @@ def _escalation_rules(stack: Stack) -> list[dict[str, Any]]:
     ]
 
 
+# Opsgenie sorts and escalates by priority: the severity decides it (P1 pages).
+# Template text written here, never taken from a profile.
+OPSGENIE_PRIORITY = (
+    '{{ if eq .CommonLabels.severity "critical" }}P1{{ else if eq .CommonLabels.severity "warning" }}P3{{ else }}P5{{ end }}'
+)
+
+
 def secret_file(integration: Integration) -> str:
     return f"{SECRETS_DIR}/{integration.secret.name}/{integration.secret.key}"
 
@@ -102,6 +109,23 @@ def _integration_config(integration: Integration) -> tuple[str, dict[str, Any]]:
         }
     if integration.type == "webhook":
         return "webhook_configs", {"url_file": path, "send_resolved": True}
+    if integration.type == "opsgenie":
+        config = {"api_key_file": path, "priority": OPSGENIE_PRIORITY, "send_resolved": True}
+        if "apiUrl" in s:
+            config["api_url"] = s["apiUrl"]
+        return "opsgenie_configs", config
+    if integration.type == "msteams":
+        return "msteamsv2_configs", {"webhook_url_file": path, "send_resolved": True}
+    if integration.type == "discord":
+        return "discord_configs", {"webhook_url_file": path, "send_resolved": True}
+    if integration.type == "telegram":
+        return "telegram_configs", {"bot_token_file": path, "chat_id": s["chatId"], "send_resolved": True}
+    if integration.type == "webex":
+        return "webex_configs", {
+            "room_id": s["roomId"],
+            "http_config": {"authorization": {"credentials_file": path}},
+            "send_resolved": True,
+        }
     raise ValueError(f"unknown receiver type {integration.type!r}")  # the schema rules this out
 
 
