@@ -13,11 +13,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from . import gates
 from .images import IMAGES, Image
 from .profile import Profile
 from .telemetry import Contract
 from .telemetry import resolve as resolve_contract
-from .tiers import RETENTION_SHARE_OF_VOLUME, SCRAPE_JOBS, TIER_ORDER, TIERS, ScrapeJob, Size, Tier
+from .tiers import RETENTION_SHARE_OF_VOLUME, SCRAPE_JOBS, TIERS, ScrapeJob, Size, Tier
 
 SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
 
@@ -271,7 +272,7 @@ def build(profile: Profile) -> Stack:
     components = _components(tier, data.get("traces", {}).get("backend", "tempo"))
     jobs = []
     for job in SCRAPE_JOBS:
-        enabled = (job.component is None or job.component in components) and TIER_ORDER.index(tier.name) >= TIER_ORDER.index(job.min_tier)
+        enabled = gates.job_runs(job, tier.name, components)
         limit = tier.kube_state_metrics_sample_limit if job.key == "kubeStateMetrics" else job.sample_limit
         jobs.append((job, enabled, limit))
     retention = data.get("retention", {})

@@ -335,7 +335,7 @@ class ScrapeJob:
 
     key: str  # values key under prometheus.scrapeJobs
     job_name: str  # the `job` label every rule and dashboard selects on
-    component: str | None  # component that must be enabled for the job to run
+    requires: tuple[str, ...]  # components that must run (gates.py)
     sample_limit: int
     min_tier: str = "basic"  # first tier that runs the job
     label_limit: int = 64
@@ -346,27 +346,27 @@ class ScrapeJob:
 # The seeds' cardinality budget is 10 000 samples per target; exporters that
 # describe a whole node or cluster get budgets that fit their known output.
 SCRAPE_JOBS: tuple[ScrapeJob, ...] = (
-    ScrapeJob("prometheus", "prometheus", "prometheus", 10_000),
-    ScrapeJob("alertmanager", "alertmanager", "alertmanager", 10_000),
-    ScrapeJob("kubelet", "kubelet", None, 20_000),
-    ScrapeJob("cadvisor", "cadvisor", None, 50_000),
-    ScrapeJob("nodeExporter", "node-exporter", "nodeExporter", 10_000),
+    ScrapeJob("prometheus", "prometheus", ("prometheus",), 10_000),
+    ScrapeJob("alertmanager", "alertmanager", ("alertmanager",), 10_000),
+    ScrapeJob("kubelet", "kubelet", (), 20_000),
+    ScrapeJob("cadvisor", "cadvisor", (), 50_000),
+    ScrapeJob("nodeExporter", "node-exporter", ("nodeExporter",), 10_000),
     # One target describes the whole cluster; the tier row sets its budget.
-    ScrapeJob("kubeStateMetrics", "kube-state-metrics", "kubeStateMetrics", 0),
-    ScrapeJob("blackbox", "blackbox", "blackboxExporter", 1_000),
-    ScrapeJob("annotatedPods", "kubernetes-pods", None, 10_000),
-    ScrapeJob("annotatedServices", "kubernetes-services", None, 10_000),
+    ScrapeJob("kubeStateMetrics", "kube-state-metrics", ("kubeStateMetrics",), 0),
+    ScrapeJob("blackbox", "blackbox", ("blackboxExporter",), 1_000),
+    ScrapeJob("annotatedPods", "kubernetes-pods", (), 10_000),
+    ScrapeJob("annotatedServices", "kubernetes-services", (), 10_000),
     # The API server's Pod Security admission metrics feed the enterprise
     # security alerts; it is a large target, hence the budget.
-    ScrapeJob("apiserver", "apiserver", None, 50_000, min_tier="enterprise"),
+    ScrapeJob("apiserver", "apiserver", (), 50_000, min_tier="enterprise"),
     # The telemetry pipeline watches itself: the collectors' internal
     # telemetry (port 8888) and the log and trace stores' /metrics.
-    ScrapeJob("otelAgent", "otel-agent", "otelCollector", 10_000),
-    ScrapeJob("otelGateway", "otel-gateway", "otelCollector", 10_000),
-    ScrapeJob("loki", "loki", "loki", 20_000),
-    ScrapeJob("tempo", "tempo", "tempo", 20_000),
+    ScrapeJob("otelAgent", "otel-agent", ("otelCollector",), 10_000),
+    ScrapeJob("otelGateway", "otel-gateway", ("otelCollector",), 10_000),
+    ScrapeJob("loki", "loki", ("loki",), 20_000),
+    ScrapeJob("tempo", "tempo", ("tempo",), 20_000),
     # Jaeger v2 is built on the collector: its metrics are the otelcol_* set.
-    ScrapeJob("jaeger", "jaeger", "jaeger", 10_000),
+    ScrapeJob("jaeger", "jaeger", ("jaeger",), 10_000),
 )
 
 

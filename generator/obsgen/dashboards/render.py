@@ -19,8 +19,8 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import prometheus as pm
 
+from .. import gates
 from ..model import Stack
-from ..tiers import TIER_ORDER
 from .sources import DATASOURCES, Datasource
 from .spec import DashboardSpec, Link, Panel, Query, Row, Variable
 
@@ -29,7 +29,7 @@ REFRESH_INTERVALS = ["5s", "10s", "15s", "30s", "1m", "5m", "15m", "1h"]
 
 
 def allowed(item: Panel | Row | Variable | DashboardSpec, stack: Stack, capabilities: frozenset[str]) -> bool:
-    return TIER_ORDER.index(stack.tier.name) >= TIER_ORDER.index(item.min_tier) and set(item.requires) <= capabilities
+    return gates.allows(stack, item.min_tier, item.requires, capabilities)
 
 
 def _ref(source: Datasource) -> dm.DataSourceRef:

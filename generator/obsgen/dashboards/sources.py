@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import rules
+from .. import gates, rules
 from ..model import Stack
 
 _PROCESS = frozenset(
@@ -207,18 +207,9 @@ def _alerting(stack: Stack) -> bool:
     return any("alert" in r for f in rules.rule_files(stack) for g in f["groups"] for r in g["rules"])
 
 
-def running_jobs(stack: Stack) -> frozenset[str]:
-    """Scrape jobs that run (values keys); blackbox only with something to probe."""
-    jobs = {job.key for job, enabled, _ in stack.scrape_jobs if enabled}
-    if not stack.probes:
-        jobs.discard("blackbox")
-    return frozenset(jobs)
-
-
 def capabilities(stack: Stack) -> frozenset[str]:
-    """Names a panel's `requires` may use; see spec.py."""
-    caps = set(stack.tier.components)
-    caps |= {f"job:{key}" for key in running_jobs(stack)}
+    """Names a panel's `requires` may use: the shared ones (gates.py) and what the profile declares."""
+    caps = set(gates.capabilities(stack))
     probes = stack.probes if "job:blackbox" in caps else ()
     deps = [d for s in stack.services for d in s.dependencies]
     flags = {
@@ -240,7 +231,7 @@ def capabilities(stack: Stack) -> frozenset[str]:
 def produced(stack: Stack) -> dict[str, str]:
     """Every metric name the stack emits → what emits it."""
     out: dict[str, str] = {}
-    for key in sorted(running_jobs(stack)):
+    for key in sorted(gates.running_jobs(stack)):
         for name in EXPORTERS.get(key, ()):
             out.setdefault(name, f"exporter ({key})")
     for name in PER_TARGET:

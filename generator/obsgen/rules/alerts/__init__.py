@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ... import gates
 from ...model import Dependency, Service, Stack
-from ...tiers import TIER_ORDER
 from .. import recordings as rec
 from ..types import AlertRule, RuleGroup
 from . import dependencies, kubernetes, nodes, self_monitoring, services, telemetry_pipeline
@@ -54,13 +54,7 @@ def escalations(stack: Stack) -> list[Escalation]:
 
 
 def _in_tier(spec: AlertSpec, stack: Stack) -> bool:
-    if TIER_ORDER.index(stack.tier.name) < TIER_ORDER.index(spec.pack):
-        return False
-    if not all(stack.enabled(c) for c in spec.requires):
-        return False
-    if spec.requires_job:
-        return any(job.key == spec.requires_job and enabled for job, enabled, _ in stack.scrape_jobs)
-    return True
+    return gates.allows(stack, spec.min_tier, spec.requires)
 
 
 def _resolve(spec: AlertSpec, stack: Stack, service: Service | None) -> tuple[float | None, str]:

@@ -12,7 +12,7 @@ from .spec import AlertSpec
 ALERTS: tuple[AlertSpec, ...] = (
     AlertSpec(
         name="DependencyErrorRatioHigh",
-        pack="intermediate",
+        min_tier="intermediate",
         scope="dependency-service",
         group="dependencies",
         dashboard="d/obs-dependencies?var-service=<<service>>",
@@ -33,7 +33,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="DependencyProbeFailing",
-        pack="intermediate",
+        min_tier="intermediate",
         scope="dependency-probe",
         group="dependencies",
         dashboard="d/obs-dependencies?var-service=<<service>>",

@@ -12,7 +12,7 @@ from .spec import KSM, AlertSpec
 ALERTS: tuple[AlertSpec, ...] = (
     AlertSpec(
         name="KubePodCrashLooping",
-        pack="basic",
+        min_tier="basic",
         scope="cluster",
         group="kubernetes",
         dashboard="d/obs-use",
@@ -39,7 +39,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="KubeWorkloadReplicasMismatch",
-        pack="intermediate",
+        min_tier="intermediate",
         scope="cluster",
         group="kubernetes",
         dashboard="d/obs-use",
@@ -65,7 +65,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="KubePodRestartingFrequently",
-        pack="advanced",
+        min_tier="advanced",
         scope="cluster",
         group="kubernetes",
         dashboard="d/obs-use",
@@ -86,7 +86,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="ContainerCPUThrottlingHigh",
-        pack="advanced",
+        min_tier="advanced",
         scope="cluster",
         group="resources",
         dashboard="d/obs-use",
@@ -105,7 +105,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="ContainerMemoryNearLimit",
-        pack="advanced",
+        min_tier="advanced",
         scope="cluster",
         group="resources",
         dashboard="d/obs-use",
@@ -125,7 +125,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="ContainerOOMKilled",
-        pack="advanced",
+        min_tier="advanced",
         scope="cluster",
         group="resources",
         dashboard="d/obs-use",
@@ -151,7 +151,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="PersistentVolumeAlmostFull",
-        pack="basic",
+        min_tier="basic",
         scope="cluster",
         group="capacity",
         dashboard="d/obs-use",
@@ -173,7 +173,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="PersistentVolumeFillingUp",
-        pack="intermediate",
+        min_tier="intermediate",
         scope="cluster",
         group="capacity",
         dashboard="d/obs-use",
@@ -196,7 +196,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="PrivilegedPodAdmitted",
-        pack="enterprise",
+        min_tier="enterprise",
         scope="cluster",
         group="security",
         dashboard="d/obs-security",
@@ -223,6 +223,6 @@ ALERTS: tuple[AlertSpec, ...] = (
             ),
             queries=('increase(pod_security_evaluations_total{policy_level="privileged"}[1h])',),
         ),
-        requires_job="apiserver",
+        requires=("job:apiserver",),
     ),
 )

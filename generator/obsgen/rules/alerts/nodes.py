@@ -12,7 +12,7 @@ from .spec import AlertSpec
 ALERTS: tuple[AlertSpec, ...] = (
     AlertSpec(
         name="NodeFilesystemAlmostFull",
-        pack="basic",
+        min_tier="basic",
         scope="cluster",
         group="capacity",
         dashboard="d/obs-use",
@@ -36,7 +36,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="NodeFilesystemFillingUp",
-        pack="intermediate",
+        min_tier="intermediate",
         scope="cluster",
         group="capacity",
         dashboard="d/obs-use",

@@ -11,7 +11,7 @@ from .spec import AlertSpec
 ALERTS: tuple[AlertSpec, ...] = (
     AlertSpec(
         name="TargetDown",
-        pack="basic",
+        min_tier="basic",
         scope="cluster",
         group="availability",
         dashboard="d/obs-stack-health",
@@ -40,7 +40,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="TargetsPartiallyDown",
-        pack="intermediate",
+        min_tier="intermediate",
         scope="cluster",
         group="availability",
         dashboard="d/obs-stack-health",
@@ -59,7 +59,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="PrometheusScrapeSampleLimitHit",
-        pack="advanced",
+        min_tier="advanced",
         scope="cluster",
         group="cardinality",
         dashboard="d/obs-stack-health",
@@ -84,7 +84,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="PrometheusHeadSeriesGrowth",
-        pack="advanced",
+        min_tier="advanced",
         scope="cluster",
         group="cardinality",
         dashboard="d/obs-stack-health",

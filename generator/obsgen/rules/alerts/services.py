@@ -12,7 +12,7 @@ from .spec import ENOUGH_TRAFFIC, P95, SERVICE_CAUSES, AlertSpec
 ALERTS: tuple[AlertSpec, ...] = (
     AlertSpec(
         name="ServiceProbeFailing",
-        pack="basic",
+        min_tier="basic",
         scope="probe",
         group="availability",
         dashboard="d/obs-red?var-service=<<service>>&var-namespace=<<namespace>>",
@@ -46,7 +46,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="ServiceErrorRatioHigh",
-        pack="basic",
+        min_tier="basic",
         scope="service",
         group="services",
         dashboard="d/obs-red?var-service=<<service>>&var-namespace=<<namespace>>",
@@ -68,7 +68,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="ServiceErrorRatioElevated",
-        pack="intermediate",
+        min_tier="intermediate",
         scope="service",
         group="services",
         dashboard="d/obs-red?var-service=<<service>>&var-namespace=<<namespace>>",
@@ -87,7 +87,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="ServiceLatencyP95High",
-        pack="intermediate",
+        min_tier="intermediate",
         scope="service",
         group="services",
         dashboard="d/obs-red?var-service=<<service>>&var-namespace=<<namespace>>",
@@ -106,7 +106,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="ServiceLatencyRegression",
-        pack="advanced",
+        min_tier="advanced",
         scope="service",
         group="services",
         dashboard="d/obs-red?var-service=<<service>>&var-namespace=<<namespace>>",
@@ -129,7 +129,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="ProcessFileDescriptorsNearLimit",
-        pack="advanced",
+        min_tier="advanced",
         scope="cluster",
         group="runtime",
         dashboard="d/obs-runtime",
@@ -148,7 +148,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="ServiceAuthFailuresBurst",
-        pack="enterprise",
+        min_tier="enterprise",
         scope="service",
         group="security",
         dashboard="d/obs-security",

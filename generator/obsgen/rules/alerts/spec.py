@@ -3,7 +3,7 @@
 The catalogue is one table split by area (kubernetes.py, nodes.py, …);
 rules/alerts/__init__.py joins the areas and turns entries into rules.
 
-Each entry says from which tier it is generated (its pack), its scope (one
+Each entry says from which tier it is generated (min_tier, with what it requires: gates.py), its scope (one
 rule for the cluster, or one per declared service or dependency), severity,
 default threshold and `for`, the PromQL template, and the runbook.
 
@@ -35,7 +35,7 @@ MIN_REQUEST_RATE = "0.1"
 @dataclass(frozen=True)
 class AlertSpec:
     name: str
-    pack: str  # first tier that generates it
+    min_tier: str  # first tier that generates it
     scope: str  # cluster | service | probe | dependency-service | dependency-probe
     group: str
     severity: str
@@ -45,8 +45,7 @@ class AlertSpec:
     summary: str
     description: str
     runbook: Runbook
-    requires: tuple[str, ...] = ()  # components that must run
-    requires_job: str = ""  # scrape job (values key) that must run
+    requires: tuple[str, ...] = ()  # capabilities that must be there (gates.py): components, job:<key>
     # Dashboard path below the Grafana base URL (dashboard_url); same
     # <<placeholders>> as expr. Static per rule: Alertmanager shows it as is.
     dashboard: str = ""

@@ -11,7 +11,7 @@ from .spec import COLLECTOR_BY, COLLECTORS, GATEWAY_LOKI, SIGNAL_ITEMS, AlertSpe
 ALERTS: tuple[AlertSpec, ...] = (
     AlertSpec(
         name="OtelCollectorExportFailing",
-        pack="intermediate",
+        min_tier="intermediate",
         scope="cluster",
         group="telemetry-pipeline",
         dashboard="d/obs-stack-health",
@@ -44,7 +44,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="OtelCollectorRefusingData",
-        pack="intermediate",
+        min_tier="intermediate",
         scope="cluster",
         group="telemetry-pipeline",
         dashboard="d/obs-stack-health",
@@ -74,7 +74,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="OtelCollectorQueueNearlyFull",
-        pack="intermediate",
+        min_tier="intermediate",
         scope="cluster",
         group="telemetry-pipeline",
         dashboard="d/obs-stack-health",
@@ -97,7 +97,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="LokiRequestErrors",
-        pack="intermediate",
+        min_tier="intermediate",
         scope="cluster",
         group="telemetry-pipeline",
         dashboard="d/obs-stack-health",
@@ -122,7 +122,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="TempoRequestErrors",
-        pack="advanced",
+        min_tier="advanced",
         scope="cluster",
         group="telemetry-pipeline",
         dashboard="d/obs-stack-health",
@@ -142,7 +142,7 @@ ALERTS: tuple[AlertSpec, ...] = (
     ),
     AlertSpec(
         name="AuditPipelineDown",
-        pack="enterprise",
+        min_tier="enterprise",
         scope="cluster",
         group="security",
         dashboard="d/obs-stack-health",
