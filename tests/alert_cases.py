@@ -47,6 +47,9 @@ FIXTURE_SERVICES = {
     ORDERS: (ORDERS_NS, ORDERS_TEAM, "prometheus-classic"),
 }
 
+# Alerts that fire by design at every evaluation: they have no silent case.
+ALWAYS_FIRING = frozenset({"Watchdog"})
+
 # --- data types ---------------------------------------------------------------
 
 Series = tuple[str, str]  # (series selector, promtool values notation)
@@ -179,6 +182,11 @@ NODE_EXPORTER = {
     "node": "node-a",
 }
 APISERVER = {"job": "apiserver", "instance": "10.0.0.1:6443"}
+# Control-plane static pods, scraped by pod (prometheus subchart: etcd, kube-scheduler, …).
+ETCD = {"job": "etcd", "instance": "10.0.0.1:2381", "pod": "etcd-cp-1", "node": "cp-1"}
+SCHEDULER = {"job": "kube-scheduler", "instance": "10.0.0.1:10259", "pod": "kube-scheduler-cp-1", "node": "cp-1"}
+CONTROLLER_MANAGER = {"job": "kube-controller-manager", "instance": "10.0.0.1:10257", "pod": "kube-controller-manager-cp-1", "node": "cp-1"}
+COREDNS = {"job": "coredns", "instance": "10.42.0.3:9153", "pod": "coredns-5d78c9869d-abcde"}
 ROOT_FS = {"device": "/dev/nvme0n1p1", "fstype": "ext4", "mountpoint": "/"}
 WEB_POD = {"namespace": WEB_NS, "pod": "web-6f7c9d-x2x4q"}
 PVC = {"namespace": "data", "persistentvolumeclaim": "pgdata-postgres-0"}
@@ -1712,6 +1720,676 @@ CASES: dict[str, tuple[Case, ...]] = {
             "10m",
             "15m",
             "20m",
+        ),
+    ),
+    # === kubernetes workloads (kube-state-metrics) ================================
+    "KubeJobFailed": (
+        fires(
+            "a backup Job marked failed, kept by its CronJob's history",
+            [
+                (
+                    sel("kube_job_failed", {**KSM, "namespace": "data", "job_name": "backup-29", "condition": "true"}),
+                    gauge((0, 2), (1, 20)),
+                ),
+                (
+                    sel("kube_job_failed", {**KSM, "namespace": "data", "job_name": "backup-29", "condition": "false"}),
+                    gauge((1, 2), (0, 20)),
+                ),
+            ],
+            Check("16m30s"),
+            Check(
+                "17m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, namespace="data", job_name="backup-29"),
+                        "Job data/backup-29 failed",
+                        "data/backup-29 reached its backoff limit or deadline and is marked failed (1); it will not retry.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "a failed Job deleted after 10 minutes (a retry succeeded)",
+            [
+                (
+                    sel("kube_job_failed", {**KSM, "namespace": "data", "job_name": "backup-29", "condition": "true"}),
+                    gauge((0, 2), (1, 10), (STALE, 1)),
+                )
+            ],
+            "11m",
+            "17m",
+            "20m",
+        ),
+    ),
+    "KubeHpaMaxedOut": (
+        fires(
+            "web pinned at its 10 replicas",
+            [
+                (
+                    sel(
+                        "kube_horizontalpodautoscaler_status_current_replicas", {**KSM, "namespace": WEB_NS, "horizontalpodautoscaler": WEB}
+                    ),
+                    gauge((10, 20)),
+                ),
+                (
+                    sel("kube_horizontalpodautoscaler_spec_max_replicas", {**KSM, "namespace": WEB_NS, "horizontalpodautoscaler": WEB}),
+                    gauge((10, 20)),
+                ),
+                (
+                    sel("kube_horizontalpodautoscaler_spec_min_replicas", {**KSM, "namespace": WEB_NS, "horizontalpodautoscaler": WEB}),
+                    gauge((2, 20)),
+                ),
+            ],
+            Check("14m30s"),
+            Check(
+                "15m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, **KSM, namespace=WEB_NS, horizontalpodautoscaler=WEB),
+                        "shop/web runs at its maximum replicas",
+                        "The autoscaler shop/web has held its maximum of 10 replicas for 15 minutes: it cannot add capacity if load"
+                        " grows further.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "an HPA whose minimum is its maximum, and one at its maximum for 10 minutes",
+            [
+                (
+                    sel(
+                        "kube_horizontalpodautoscaler_status_current_replicas", {**KSM, "namespace": WEB_NS, "horizontalpodautoscaler": WEB}
+                    ),
+                    gauge((3, 25)),
+                ),
+                (
+                    sel("kube_horizontalpodautoscaler_spec_max_replicas", {**KSM, "namespace": WEB_NS, "horizontalpodautoscaler": WEB}),
+                    gauge((3, 25)),
+                ),
+                (
+                    sel("kube_horizontalpodautoscaler_spec_min_replicas", {**KSM, "namespace": WEB_NS, "horizontalpodautoscaler": WEB}),
+                    gauge((3, 25)),
+                ),
+                (
+                    sel(
+                        "kube_horizontalpodautoscaler_status_current_replicas",
+                        {**KSM, "namespace": ORDERS_NS, "horizontalpodautoscaler": ORDERS},
+                    ),
+                    gauge((4, 2), (8, 10), (5, 13)),
+                ),
+                (
+                    sel(
+                        "kube_horizontalpodautoscaler_spec_max_replicas", {**KSM, "namespace": ORDERS_NS, "horizontalpodautoscaler": ORDERS}
+                    ),
+                    gauge((8, 25)),
+                ),
+                (
+                    sel(
+                        "kube_horizontalpodautoscaler_spec_min_replicas", {**KSM, "namespace": ORDERS_NS, "horizontalpodautoscaler": ORDERS}
+                    ),
+                    gauge((2, 25)),
+                ),
+            ],
+            "10m",
+            "15m",
+            "20m",
+        ),
+    ),
+    "KubeRolloutStuck": (
+        fires(
+            "a Deployment past its progress deadline, a StatefulSet stuck at 1 of 3 updated",
+            [
+                (
+                    sel(
+                        "kube_deployment_status_condition",
+                        {**KSM, "namespace": WEB_NS, "deployment": WEB, "condition": "Progressing", "status": "false"},
+                    ),
+                    gauge((0, 2), (1, 20)),
+                ),
+                (sel("kube_statefulset_replicas", {**KSM, "namespace": "data", "statefulset": "postgres"}), gauge((3, 22))),
+                (sel("kube_statefulset_status_replicas_updated", {**KSM, "namespace": "data", "statefulset": "postgres"}), gauge((1, 22))),
+            ],
+            Check("14m30s"),
+            Check(
+                "15m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, **KSM, namespace="data", statefulset="postgres"),
+                        "Rollout of data/postgres is stuck",
+                        "data/postgres has not progressed for 15 minutes (1): the new version is not fully rolled out.",
+                    ),
+                ),
+            ),
+            Check(
+                "17m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, namespace=WEB_NS, deployment=WEB),
+                        "Rollout of shop/web is stuck",
+                        "shop/web has not progressed for 15 minutes (1): the new version is not fully rolled out.",
+                    ),
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, **KSM, namespace="data", statefulset="postgres"),
+                        "Rollout of data/postgres is stuck",
+                        "data/postgres has not progressed for 15 minutes (1): the new version is not fully rolled out.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "a slow but moving DaemonSet rollout, one pod every 5 minutes",
+            [
+                (
+                    sel("kube_daemonset_status_desired_number_scheduled", {**KSM, "namespace": "monitoring", "daemonset": "node-agent"}),
+                    gauge((4, 25)),
+                ),
+                (
+                    sel("kube_daemonset_status_updated_number_scheduled", {**KSM, "namespace": "monitoring", "daemonset": "node-agent"}),
+                    gauge((0, 5), (1, 5), (2, 5), (3, 5), (4, 5)),
+                ),
+            ],
+            "10m",
+            "16m",
+            "24m",
+        ),
+    ),
+    # === nodes ====================================================================
+    "KubeNodeNotReady": (
+        fires(
+            "node-c not ready for 15 minutes",
+            [
+                (
+                    sel("kube_node_status_condition", {**KSM, "node": "node-c", "condition": "Ready", "status": "true"}),
+                    gauge((1, 2), (0, 20)),
+                )
+            ],
+            Check("16m30s"),
+            Check(
+                "17m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, node="node-c"),
+                        "Node node-c is not ready",
+                        "node-c has not reported Ready for 15 minutes (0); its pods are being evicted or stranded.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "a reboot: not ready for 5 minutes",
+            [
+                (
+                    sel("kube_node_status_condition", {**KSM, "node": "node-c", "condition": "Ready", "status": "true"}),
+                    gauge((1, 2), (0, 5), (1, 15)),
+                )
+            ],
+            "5m",
+            "10m",
+            "20m",
+        ),
+    ),
+    "KubeNodeUnreachable": (
+        fires(
+            "node-c tainted unreachable",
+            [
+                (
+                    sel("kube_node_spec_taint", {**KSM, "node": "node-c", "key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"}),
+                    gauge((None, 2), (1, 20)),
+                )
+            ],
+            Check("16m30s"),
+            Check(
+                "17m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, node="node-c"),
+                        "Node node-c is unreachable",
+                        "The node controller tainted node-c unreachable (1): the control plane has lost it, and its pods are"
+                        " rescheduled elsewhere once their tolerations expire.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "unreachable for 8 minutes, then back (taint removed), and a NoExecute taint of a drained node",
+            [
+                (
+                    sel("kube_node_spec_taint", {**KSM, "node": "node-c", "key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"}),
+                    gauge((None, 2), (1, 8), (STALE, 1)),
+                ),
+                (
+                    sel(
+                        "kube_node_spec_taint", {**KSM, "node": "node-d", "key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+                    ),
+                    gauge((1, 25)),
+                ),
+            ],
+            "9m",
+            "17m",
+            "20m",
+        ),
+    ),
+    # === control plane ============================================================
+    "KubeAPIErrorsHigh": (
+        fires(
+            "5 of every 105 requests answered 503",
+            [
+                (sel("apiserver_request_total", {**APISERVER, "verb": "GET", "resource": "pods", "code": "200"}), counter((100, 20))),
+                (sel("apiserver_request_total", {**APISERVER, "verb": "GET", "resource": "pods", "code": "503"}), counter((5, 20))),
+            ],
+            Check("10m30s"),
+            Check(
+                "11m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, job="apiserver"),
+                        "The API server answers with server errors",
+                        "4.762% of API requests end in a 5xx answer.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "2 of every 102 requests fail, and client errors (4xx) do not count",
+            [
+                (sel("apiserver_request_total", {**APISERVER, "verb": "GET", "resource": "pods", "code": "200"}), counter((100, 20))),
+                (sel("apiserver_request_total", {**APISERVER, "verb": "GET", "resource": "pods", "code": "500"}), counter((2, 20))),
+                (sel("apiserver_request_total", {**APISERVER, "verb": "GET", "resource": "pods", "code": "404"}), counter((50, 20))),
+            ],
+            "5m",
+            "11m",
+            "15m",
+        ),
+    ),
+    "KubeAPILatencyHigh": (
+        fires(
+            "one GET in ten takes about 2 seconds",
+            histogram(
+                "apiserver_request_duration_seconds",
+                {**APISERVER, "verb": "GET", "resource": "pods"},
+                (0.1, 0.5, 1.0, 2.5, 5.0),
+                ({0.1: 90, 2.5: 10}, 20),
+            ),
+            Check("10m30s"),
+            Check(
+                "11m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, job="apiserver", verb="GET"),
+                        "The API server is slow to answer GET requests",
+                        "The 99th percentile of GET requests takes 2.35s.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "slow LISTs (not counted) and fast GETs",
+            [
+                *histogram(
+                    "apiserver_request_duration_seconds",
+                    {**APISERVER, "verb": "LIST", "resource": "pods"},
+                    (0.1, 0.5, 1.0, 2.5, 5.0),
+                    ({5.0: 10}, 20),
+                ),
+                *histogram(
+                    "apiserver_request_duration_seconds",
+                    {**APISERVER, "verb": "GET", "resource": "pods"},
+                    (0.1, 0.5, 1.0, 2.5, 5.0),
+                    ({0.1: 100}, 20),
+                ),
+            ],
+            "5m",
+            "11m",
+            "15m",
+        ),
+    ),
+    "KubeClientCertificateExpiring": (
+        fires(
+            "one client in ten presents a certificate expiring in 2 to 4 days",
+            histogram(
+                "apiserver_client_certificate_expiration_seconds",
+                APISERVER,
+                (86400.0, 172800.0, 345600.0, 604800.0, 2592000.0, 31104000.0),
+                ({345600.0: 1, 31104000.0: 9}, 12),
+            ),
+            Check("5m30s"),
+            Check(
+                "6m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, job="apiserver"),
+                        "A client certificate of the API server expires within a week",
+                        "Clients are authenticating to the API server with a certificate that expires in 2d 4h 48m 0s.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "every client certificate valid for a month or more",
+            histogram(
+                "apiserver_client_certificate_expiration_seconds",
+                APISERVER,
+                (86400.0, 172800.0, 345600.0, 604800.0, 2592000.0, 31104000.0),
+                ({31104000.0: 10}, 12),
+            ),
+            "6m",
+            "10m",
+        ),
+    ),
+    "KubeletCertificateExpiring": (
+        fires(
+            "node-a's client certificate has less than 6 days left",
+            [
+                (sel("kubelet_certificate_manager_client_ttl_seconds", KUBELET), gauge((500000, 10))),
+                (sel("kubelet_certificate_manager_server_ttl_seconds", KUBELET), gauge((2000000, 10))),
+            ],
+            Check("4m30s"),
+            Check(
+                "5m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, node="node-a"),
+                        "A kubelet certificate on node-a expires within a week",
+                        "The kubelet of node-a holds a certificate that expires in 5d 18h 53m 20s.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "both certificates valid for 20 days or more",
+            [
+                (sel("kubelet_certificate_manager_client_ttl_seconds", KUBELET), gauge((2592000, 10))),
+                (sel("kubelet_certificate_manager_server_ttl_seconds", KUBELET), gauge((1728000, 10))),
+            ],
+            "5m",
+            "9m",
+        ),
+    ),
+    "EtcdNoLeader": (
+        fires(
+            "a member without a leader for 3 minutes",
+            [(sel("etcd_server_has_leader", ETCD), gauge((1, 2), (0, 5)))],
+            Check("2m30s"),
+            Check(
+                "3m",
+                (
+                    Alert(
+                        labels("critical", DEFAULT_TEAM, job="etcd", pod="etcd-cp-1"),
+                        "etcd member etcd-cp-1 has no leader",
+                        "etcd-cp-1 sees no leader (0): it serves no writes, and the API server behind it fails.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "an election: 30 seconds without a leader",
+            [(sel("etcd_server_has_leader", ETCD), gauge((1, 8), (0, 2), (1, 14)))],
+            "2m30s",
+            "3m",
+            "5m",
+            interval="15s",
+        ),
+    ),
+    "EtcdLeaderChangesFrequent": (
+        fires(
+            "a leader change every minute from minute 16",
+            [(sel("etcd_server_leader_changes_seen_total", ETCD), counter((0, 15), (1, 12)))],
+            Check("23m30s"),
+            Check(
+                "24m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, job="etcd"),
+                        "etcd changes leader often",
+                        "etcd changed leader 9 times in 15 minutes; each change stalls writes.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "a rolling restart of three members: three changes",
+            [(sel("etcd_server_leader_changes_seen_total", ETCD), counter((0, 10), (1, 3), (0, 15)))],
+            "15m",
+            "20m",
+            "27m",
+        ),
+    ),
+    "EtcdFsyncSlow": (
+        fires(
+            "one WAL fsync in ten takes about a second",
+            histogram(
+                "etcd_disk_wal_fsync_duration_seconds",
+                ETCD,
+                (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192),
+                ({0.008: 90, 1.024: 10}, 20),
+            ),
+            Check("10m30s"),
+            Check(
+                "11m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, job="etcd", pod="etcd-cp-1"),
+                        "etcd member etcd-cp-1 syncs its log slowly",
+                        "The 99th percentile of WAL fsyncs on etcd-cp-1 takes 972.8ms.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "one fsync in two hundred is slow",
+            histogram(
+                "etcd_disk_wal_fsync_duration_seconds",
+                ETCD,
+                (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192),
+                ({0.008: 199, 1.024: 1}, 20),
+            ),
+            "5m",
+            "11m",
+            "15m",
+        ),
+    ),
+    "EtcdCommitSlow": (
+        fires(
+            "one commit in ten takes about half a second",
+            histogram(
+                "etcd_disk_backend_commit_duration_seconds",
+                ETCD,
+                (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192),
+                ({0.008: 90, 0.512: 10}, 20),
+            ),
+            Check("10m30s"),
+            Check(
+                "11m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, job="etcd", pod="etcd-cp-1"),
+                        "etcd member etcd-cp-1 commits slowly",
+                        "The 99th percentile of backend commits on etcd-cp-1 takes 486.4ms.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "commits of 100 ms",
+            histogram(
+                "etcd_disk_backend_commit_duration_seconds",
+                ETCD,
+                (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192),
+                ({0.128: 100}, 20),
+            ),
+            "5m",
+            "11m",
+            "15m",
+        ),
+    ),
+    "KubeSchedulerDown": (
+        fires(
+            "the only scheduler cannot be scraped",
+            [(sel("up", SCHEDULER), gauge((0, 20)))],
+            Check("14m30s"),
+            Check(
+                "15m",
+                (
+                    Alert(
+                        labels("critical", DEFAULT_TEAM, job="kube-scheduler"),
+                        "No kube-scheduler answers",
+                        "No kube-scheduler has been up for 15 minutes (0 up, or none discovered).",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "one of two schedulers down",
+            [
+                (sel("up", SCHEDULER), gauge((0, 20))),
+                (sel("up", {**SCHEDULER, "pod": "kube-scheduler-cp-2", "instance": "10.0.0.2:10259"}), gauge((1, 20))),
+            ],
+            "10m",
+            "15m",
+            "19m",
+        ),
+    ),
+    "KubeControllerManagerDown": (
+        fires(
+            "no controller manager found at all",
+            [(sel("up", {**SCHEDULER}), gauge((1, 20)))],
+            Check("14m30s"),
+            Check(
+                "15m",
+                (
+                    Alert(
+                        labels("critical", DEFAULT_TEAM, job="kube-controller-manager"),
+                        "No kube-controller-manager answers",
+                        "No kube-controller-manager has been up for 15 minutes (0 up, or none discovered).",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "a controller manager restarting for 5 minutes",
+            [(sel("up", CONTROLLER_MANAGER), gauge((1, 5), (0, 5), (1, 10)))],
+            "10m",
+            "15m",
+            "19m",
+        ),
+    ),
+    "CoreDNSErrorsHigh": (
+        fires(
+            "2% of answers are SERVFAIL",
+            [
+                (
+                    sel("coredns_dns_responses_total", {**COREDNS, "server": "dns://:53", "zone": ".", "rcode": "NOERROR"}),
+                    counter((98, 20)),
+                ),
+                (
+                    sel("coredns_dns_responses_total", {**COREDNS, "server": "dns://:53", "zone": ".", "rcode": "SERVFAIL"}),
+                    counter((2, 20)),
+                ),
+            ],
+            Check("10m30s"),
+            Check(
+                "11m",
+                (Alert(labels("warning", DEFAULT_TEAM, job="coredns"), "CoreDNS fails lookups", "2% of DNS answers are SERVFAIL."),),
+            ),
+        ),
+        silent(
+            "many NXDOMAIN answers (search-path misses), few SERVFAIL",
+            [
+                (
+                    sel("coredns_dns_responses_total", {**COREDNS, "server": "dns://:53", "zone": ".", "rcode": "NOERROR"}),
+                    counter((500, 20)),
+                ),
+                (
+                    sel("coredns_dns_responses_total", {**COREDNS, "server": "dns://:53", "zone": ".", "rcode": "NXDOMAIN"}),
+                    counter((500, 20)),
+                ),
+                (
+                    sel("coredns_dns_responses_total", {**COREDNS, "server": "dns://:53", "zone": ".", "rcode": "SERVFAIL"}),
+                    counter((5, 20)),
+                ),
+            ],
+            "5m",
+            "11m",
+            "15m",
+        ),
+    ),
+    "CoreDNSLatencyHigh": (
+        fires(
+            "one lookup in ten takes about 2 seconds (a slow upstream)",
+            histogram(
+                "coredns_dns_request_duration_seconds",
+                {**COREDNS, "server": "dns://:53", "zone": ".", "type": "A"},
+                (0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192),
+                ({0.001: 90, 2.048: 10}, 20),
+            ),
+            Check("10m30s"),
+            Check(
+                "11m",
+                (
+                    Alert(
+                        labels("warning", DEFAULT_TEAM, job="coredns"),
+                        "CoreDNS answers slowly",
+                        "The 99th percentile of DNS lookups takes 1.946s.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "one slow lookup in two hundred",
+            histogram(
+                "coredns_dns_request_duration_seconds",
+                {**COREDNS, "server": "dns://:53", "zone": ".", "type": "A"},
+                (0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192),
+                ({0.001: 199, 2.048: 1}, 20),
+            ),
+            "5m",
+            "11m",
+            "15m",
+        ),
+    ),
+    # === self-monitoring: storage and the dead man's switch ========================
+    "PrometheusTSDBFailing": (
+        fires(
+            "one failed compaction, not recovered within the hour",
+            [
+                (sel("prometheus_tsdb_compactions_failed_total", PROM), counter((0, 10), (1, 1), (0, 65))),
+                (sel("prometheus_tsdb_reloads_failures_total", PROM), counter((0, 76))),
+            ],
+            Check("70m30s"),
+            Check(
+                "71m",
+                (
+                    Alert(
+                        labels("critical", DEFAULT_TEAM, job="prometheus", namespace="monitoring", pod="obs-prometheus-0"),
+                        "Prometheus cannot compact or load its blocks",
+                        "obs-prometheus-0 had 1 failed TSDB compactions or block reloads in 3 hours; its head and disk keep"
+                        " growing until it runs out.",
+                    ),
+                ),
+            ),
+        ),
+        silent(
+            "one failed compaction, checked within its first hour",
+            [(sel("prometheus_tsdb_compactions_failed_total", PROM), counter((0, 10), (1, 1), (0, 50)))],
+            "30m",
+            "60m",
+        ),
+    ),
+    "Watchdog": (
+        fires(
+            "always",
+            [(sel("up", PROM), gauge((1, 5)))],
+            Check(
+                "1m",
+                (
+                    Alert(
+                        labels("info", DEFAULT_TEAM),
+                        "The alerting pipeline is alive",
+                        "Always firing (1): Alertmanager sends it to the heartbeat receiver every interval, and an outside"
+                        " dead man's switch raises the alarm when it stops arriving.",
+                    ),
+                ),
+            ),
         ),
     ),
 }

@@ -144,6 +144,8 @@ def test_single_alertmanager_in_ha_mode_fails_with_a_readable_message(helm):
 RECEIVERS_PROFILE = """\
 name: every-receiver
 extends: intermediate
+alerts:
+  heartbeat: {secretRef: {name: heartbeat, key: url}, interval: 2m}
 teams:
   - name: platform
     receivers:
@@ -191,5 +193,45 @@ def test_every_receiver_type_passes_amtool_with_credentials_from_files(tmp_path)
     ]
     assert all(any(f.startswith(m + "/") for m in mounts) for f in files), (files, mounts)
     assert critical["telegram_configs"][0]["chat_id"] == -1001234567890
+    # The dead man's switch: Watchdog's route comes first and stops there.
+    first = config["route"]["routes"][0]
+    assert first["matchers"] == ['alertname="Watchdog"'] and first["receiver"] == "heartbeat" and not first.get("continue")
+    assert first["repeat_interval"] == "2m"
+    (heartbeat,) = [r for r in config["receivers"] if r["name"] == "heartbeat"]
+    assert any(heartbeat["webhook_configs"][0]["url_file"].startswith(m + "/") for m in mounts)
     proc = engines.amtool_config(text, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_without_a_heartbeat_the_watchdog_notifies_nobody():
+    config = yaml.safe_load(configmap_file(render_tier("basic"), "obs-alertmanager-config", "alertmanager.yml"))
+    assert config["route"]["routes"][0]["receiver"] == "heartbeat"
+    (heartbeat,) = [r for r in config["receivers"] if r["name"] == "heartbeat"]
+    assert set(heartbeat) == {"name"}
+
+
+CONTROL_PLANE_PROFILE = """\
+name: control-plane
+extends: basic
+controlPlane: {apiserver: true, etcd: true, kubeScheduler: true, kubeControllerManager: true}
+"""
+
+
+def test_control_plane_jobs_are_opt_in_and_pass_promtool(tmp_path):
+    from obsgen import generate
+
+    jobs = {"apiserver": "apiserver", "etcd": "etcd", "kubeScheduler": "kube-scheduler", "kubeControllerManager": "kube-controller-manager"}
+    for tier in TIERS:
+        scrape = yaml.safe_load((ROOT / "values" / f"{tier}.yaml").read_text())["prometheus"]["scrapeJobs"]
+        assert not any(scrape[key]["enabled"] for key in ("etcd", "kubeScheduler", "kubeControllerManager")), tier
+    source = tmp_path / "control-plane.yaml"
+    source.write_text(CONTROL_PLANE_PROFILE)
+    generate.write(generate.plan_profile(source, tmp_path))
+    objects = split(helm_template(values=(tmp_path / "control-plane.yaml",)))
+    config = yaml.safe_load(configmap_file(objects, "obs-prometheus-config", "prometheus.yml"))
+    names = {job["job_name"] for job in config["scrape_configs"]}
+    assert set(jobs.values()) <= names and "coredns" not in names  # coreDns follows its tier (intermediate)
+    proc = engines.promtool_config(objects, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (role,) = [o for o in objects if o["kind"] == "ClusterRole" and o["metadata"]["name"].startswith("obs-prometheus")]
+    assert {"nonResourceURLs": ["/metrics"], "verbs": ["get"]} in role["rules"]

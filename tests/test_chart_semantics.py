@@ -505,7 +505,8 @@ def test_alertmanager_config_change_rolls_the_pods():
 def _teams(objects) -> tuple[list[str], str]:
     """(teams, default team) as the generated receivers name them."""
     config = _alertmanager_config(objects)
-    teams = list(dict.fromkeys(r["name"].rsplit("-", 1)[0] for r in config["receivers"] if not r["name"].endswith("-policy")))
+    named = [r["name"] for r in config["receivers"] if not r["name"].endswith("-policy") and r["name"] != "heartbeat"]
+    teams = list(dict.fromkeys(name.rsplit("-", 1)[0] for name in named))
     return teams, config["route"]["receiver"].rsplit("-", 1)[0]
 
 
@@ -542,12 +543,16 @@ def test_routes_go_by_severity_then_team(values_file):
     walk(route)
     # Top level: the error-budget policy branch (enterprise), then one branch
     # per severity; second level: one per team.
-    policy = [r for r in route["routes"] if r["matchers"] == ['action=~".+"']]
-    severity_routes = [r for r in route["routes"] if r not in policy]
+    # First of all, the dead man's switch: Watchdog to the heartbeat receiver only.
+    heartbeat, *rest = route["routes"]
+    assert heartbeat["matchers"] == ['alertname="Watchdog"'] and heartbeat["receiver"] == "heartbeat"
+    assert not heartbeat.get("continue") and "routes" not in heartbeat
+    policy = [r for r in rest if r["matchers"] == ['action=~".+"']]
+    severity_routes = [r for r in rest if r not in policy]
     assert [r["matchers"] for r in severity_routes] == [[f'severity="{s}"'] for s in SEVERITIES]
     tier = yaml.safe_load(Path(values_file).read_text())["global"]["tier"]
     if tier == "enterprise":
-        assert route["routes"][0] == policy[0] and policy[0]["continue"] is True
+        assert rest[0] == policy[0] and policy[0]["continue"] is True
         owner = teams[-1]
         # The policy team hears of the action, and the owning team still gets its alert.
         assert _receivers(route, {"severity": "critical", "team": owner, "action": "freeze-releases"}) == [

@@ -40,6 +40,7 @@ KNOWN_UIDS = {
     catalogue.RED,
     catalogue.DEPENDENCIES,
     catalogue.USE,
+    catalogue.CONTROL_PLANE,
     catalogue.RUNTIME,
     catalogue.SLO,
     catalogue.SECURITY,
@@ -279,7 +280,8 @@ def _titles(stack: Stack, uid: str) -> set[str]:
 
 def test_dashboards_per_tier():
     expected = {
-        "basic": {catalogue.STACK_HEALTH, catalogue.RED, catalogue.USE, catalogue.ALERTS},
+        # The control-plane dashboard always has its kubelet-certificate row.
+        "basic": {catalogue.STACK_HEALTH, catalogue.RED, catalogue.USE, catalogue.ALERTS, catalogue.CONTROL_PLANE},
         "intermediate": {catalogue.DEPENDENCIES, catalogue.RUNTIME, catalogue.BUSINESS},
         "advanced": set(),
         "enterprise": {catalogue.SECURITY},
@@ -293,6 +295,7 @@ def test_dashboards_per_tier():
     assert {b.uid for b in dashboards.build(model.build(load_builtin("enterprise")))} == {
         catalogue.STACK_HEALTH,
         catalogue.USE,
+        catalogue.CONTROL_PLANE,
         catalogue.RUNTIME,
         catalogue.ALERTS,
         catalogue.SECURITY,

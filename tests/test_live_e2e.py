@@ -20,7 +20,9 @@ Both scenarios run at the same time on one stack, on different services:
    the webhook. Its warning twin, the 1d/2h ticket (SLOErrorBudgetBurnSlow),
    is held by Alertmanager inhibited by the page (`status.inhibitedBy`),
    and never reaches the webhook, even after its grouping wait.
-3. `obsgen report` (the CLI) against that Prometheus shows the SLO burning:
+3. The dead man's switch: the always-firing Watchdog reaches the heartbeat
+   webhook of the profile (alerts.heartbeat) every minute, and no team.
+4. `obsgen report` (the CLI) against that Prometheus shows the SLO burning:
    `critical`, or `breach` once the 30d sums (5m-aligned) include the burn
    and the young stack's budget is gone; either way the 1h burn rate is
    above the page threshold.
@@ -110,7 +112,13 @@ def test_faults_reach_the_webhook_and_the_report(tmp_path):
     assert page_fingerprints & set(burn.twin_inhibited_by), (burn.twin_inhibited_by, page_fingerprints)
     assert burn.twin_notified == [], f"{TWIN} reached the webhook although {PAGE} fires"
 
-    # 3. The report shows the SLO burning at or above the page rate.
+    # 3. The dead man's switch: Watchdog reached the heartbeat webhook again and
+    # again (repeat_interval 1m) during the run, and no team's receiver.
+    beats = [n for n in notifications if n.alerts("Watchdog", "firing")]
+    assert {n.path for n in beats} == {"/heartbeat/url"}, {n.path for n in beats}
+    assert len(beats) >= 2 and beats[-1].arrived - beats[0].arrived >= 50, [round(n.arrived - beats[0].arrived) for n in beats]
+
+    # 4. The report shows the SLO burning at or above the page rate.
     assert burn.report is not None and burn.report["entry"] is not None, burn.report
     entry = burn.report["entry"]
     assert entry["status"] in ("critical", "breach"), entry

@@ -26,8 +26,12 @@ def reached(tier: str, min_tier: str) -> bool:
     return TIER_ORDER.index(tier) >= TIER_ORDER.index(min_tier)
 
 
-def job_runs(job: ScrapeJob, tier: str, components: frozenset[str]) -> bool:
-    return reached(tier, job.min_tier) and set(job.requires) <= components
+def job_runs(job: ScrapeJob, tier: str, components: frozenset[str], switched: dict[str, bool] | None = None) -> bool:
+    """Whether a scrape job runs: the profile's controlPlane switch where it set
+    one, else the tier (an opt-in job never runs unasked)."""
+    if switched and job.key in switched:
+        return switched[job.key]
+    return not job.opt_in and reached(tier, job.min_tier) and set(job.requires) <= components
 
 
 def running_jobs(stack: Stack) -> frozenset[str]:

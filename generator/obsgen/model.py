@@ -40,6 +40,14 @@ class Integration:
 
 
 @dataclass(frozen=True)
+class Heartbeat:
+    """Where the Watchdog alert goes: the webhook of a dead man's switch."""
+
+    secret: SecretKey
+    interval: str
+
+
+@dataclass(frozen=True)
 class Team:
     name: str
     integrations: tuple[Integration, ...]
@@ -143,6 +151,7 @@ class Stack:
     workload_knobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra_objects: tuple[dict[str, Any], ...] = ()
     additional_scrape_configs: tuple[dict[str, Any], ...] = ()
+    heartbeat: Heartbeat | None = None
 
     def enabled(self, component: str) -> bool:
         return component in (self.components or self.tier.components)
@@ -237,6 +246,12 @@ def _log_export(spec: dict[str, Any] | None) -> dict[str, str]:
     return {"url": spec["url"], "existingSecret": spec["existingSecret"], "index": spec.get("index", "obs-logs")}
 
 
+def _heartbeat(spec: dict[str, Any] | None) -> Heartbeat | None:
+    if not spec:
+        return None
+    return Heartbeat(SecretKey(spec["secretRef"]["name"], spec["secretRef"]["key"]), spec.get("interval", "1m"))
+
+
 @cache
 def builtin_stack(tier: str) -> Stack:
     """A built-in tier's stack, built once per process (runbooks, values and checks all read it)."""
@@ -272,7 +287,7 @@ def build(profile: Profile) -> Stack:
     components = _components(tier, data.get("traces", {}).get("backend", "tempo"))
     jobs = []
     for job in SCRAPE_JOBS:
-        enabled = gates.job_runs(job, tier.name, components)
+        enabled = gates.job_runs(job, tier.name, components, data.get("controlPlane", {}))
         limit = tier.kube_state_metrics_sample_limit if job.key == "kubeStateMetrics" else job.sample_limit
         jobs.append((job, enabled, limit))
     retention = data.get("retention", {})
@@ -316,4 +331,5 @@ def build(profile: Profile) -> Stack:
         workload_knobs=dict(data.get("workloads", {})),
         extra_objects=tuple(data.get("extraObjects", [])),
         additional_scrape_configs=tuple(data.get("additionalScrapeConfigs", [])),
+        heartbeat=_heartbeat(alerts.get("heartbeat")),
     )

@@ -338,6 +338,9 @@ class ScrapeJob:
     requires: tuple[str, ...]  # components that must run (gates.py)
     sample_limit: int
     min_tier: str = "basic"  # first tier that runs the job
+    # Runs only where the profile turns it on (controlPlane.<key>): managed
+    # clusters hide these components, kubeadm binds them to localhost.
+    opt_in: bool = False
     label_limit: int = 64
     label_name_length_limit: int = 128
     label_value_length_limit: int = 1024
@@ -359,6 +362,13 @@ SCRAPE_JOBS: tuple[ScrapeJob, ...] = (
     # The API server's Pod Security admission metrics feed the enterprise
     # security alerts; it is a large target, hence the budget.
     ScrapeJob("apiserver", "apiserver", (), 50_000, min_tier="enterprise"),
+    # The rest of the control plane. CoreDNS runs as pods behind the kube-dns
+    # Service almost everywhere (managed clusters too); etcd, the scheduler and
+    # the controller manager only answer where the cluster lets them.
+    ScrapeJob("coreDns", "coredns", (), 10_000, min_tier="intermediate"),
+    ScrapeJob("etcd", "etcd", (), 20_000, opt_in=True),
+    ScrapeJob("kubeScheduler", "kube-scheduler", (), 20_000, opt_in=True),
+    ScrapeJob("kubeControllerManager", "kube-controller-manager", (), 20_000, opt_in=True),
     # The telemetry pipeline watches itself: the collectors' internal
     # telemetry (port 8888) and the log and trace stores' /metrics.
     ScrapeJob("otelAgent", "otel-agent", ("otelCollector",), 10_000),
@@ -368,6 +378,10 @@ SCRAPE_JOBS: tuple[ScrapeJob, ...] = (
     # Jaeger v2 is built on the collector: its metrics are the otelcol_* set.
     ScrapeJob("jaeger", "jaeger", ("jaeger",), 10_000),
 )
+
+
+# Scrape jobs a profile may turn on or off whatever the tier (controlPlane.<key>).
+CONTROL_PLANE_JOBS: tuple[str, ...] = ("apiserver", "coreDns", "etcd", "kubeScheduler", "kubeControllerManager")
 
 
 # How an application chart that includes the obs-instrumentation library

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model import SEVERITIES, Integration, Stack
+from ..model import SEVERITIES, Heartbeat, Integration, Stack
 from ..rules import alerts, slo
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
@@ -85,8 +85,34 @@ OPSGENIE_PRIORITY = (
 )
 
 
-def secret_file(integration: Integration) -> str:
+def secret_file(integration: Integration | Heartbeat) -> str:
     return f"{SECRETS_DIR}/{integration.secret.name}/{integration.secret.key}"
+
+
+# The dead man's switch (rules/self_monitoring.py: Watchdog). Its route comes
+# first and stops there, so the always-firing alert reaches nobody else; with
+# no heartbeat in the profile the receiver is empty and the alert only shows.
+HEARTBEAT_RECEIVER = "heartbeat"
+WATCHDOG = "Watchdog"
+
+
+def _heartbeat_receiver(stack: Stack) -> dict[str, Any]:
+    receiver: dict[str, Any] = {"name": HEARTBEAT_RECEIVER}
+    if stack.heartbeat:
+        receiver["webhook_configs"] = [{"url_file": secret_file(stack.heartbeat), "send_resolved": False}]
+    return receiver
+
+
+def _heartbeat_route(stack: Stack) -> dict[str, Any]:
+    interval = stack.heartbeat.interval if stack.heartbeat else "1m"
+    return {
+        "receiver": HEARTBEAT_RECEIVER,
+        "matchers": [f'alertname="{WATCHDOG}"'],
+        "group_by": ["alertname"],
+        "group_wait": "0s",
+        "group_interval": interval,
+        "repeat_interval": interval,
+    }
 
 
 def _integration_config(integration: Integration) -> tuple[str, dict[str, Any]]:
@@ -199,7 +225,7 @@ def _route(stack: Stack) -> dict[str, Any]:
         # the default team should still hear about.
         "receiver": receiver_name(stack.default_team, "warning"),
         **_routing("warning"),
-        "routes": severity_routes,
+        "routes": [_heartbeat_route(stack), *severity_routes],
     }
 
 
@@ -209,10 +235,13 @@ def config(stack: Stack) -> dict[str, Any]:
         "route": _route(stack),
         # A faster SLO burn alert silences the slower ones of the same SLO.
         "inhibit_rules": [dict(rule) for rule in INHIBIT_RULES] + _escalation_rules(stack) + slo.inhibit_rules(stack),
-        "receivers": _receivers(stack),
+        "receivers": [_heartbeat_receiver(stack), *_receivers(stack)],
     }
 
 
 def secret_mounts(stack: Stack) -> list[dict[str, str]]:
-    names = sorted({i.secret.name for team in stack.teams for i in team.integrations})
+    names = {i.secret.name for team in stack.teams for i in team.integrations}
+    if stack.heartbeat:
+        names.add(stack.heartbeat.secret.name)
+    names = sorted(names)
     return [{"secretName": name} for name in names]

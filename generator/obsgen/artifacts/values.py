@@ -62,6 +62,9 @@ def _prometheus(stack: Stack, rule_files: list[dict[str, Any]]) -> dict[str, Any
         "configReloadInterval": "30s",
         "externalLabels": [],
         "kubelet": {"insecureSkipVerify": True},
+        # Self-signed serving certificates by default (kubeadm); etcd's metrics
+        # listener is plain HTTP where the profile turns it on.
+        "controlPlane": {"insecureSkipVerify": True, "etcdScheme": "http"},
         "alertmanagerDiscovery": {"enabled": stack.enabled("alertmanager")},
         "scrapeJobs": _scrape_jobs(stack),
         # Receivers only where the tier sends data in: OTLP metrics from the

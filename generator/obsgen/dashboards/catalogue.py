@@ -33,6 +33,7 @@ RUNTIME = "obs-runtime"
 SLO = "obs-slo"
 SECURITY = "obs-security"
 BUSINESS = "obs-business"
+CONTROL_PLANE = "obs-control-plane"
 
 # SLO recordings (names fixed by the SLO engine's contract).
 SLO_OBJECTIVE = "slo:objective:ratio"
@@ -1321,6 +1322,174 @@ def business_spec(stack: Stack) -> DashboardSpec:
     )
 
 
+# --- control plane -----------------------------------------------------------------
+
+_API = m("job", "apiserver")
+_ETCD = m("job", "etcd")
+_DNS = m("job", "coredns")
+_KUBELET = sel(m("job", "kubelet"))
+
+
+def _p99(metric: str, by: str, *matchers: str) -> str:
+    return f"histogram_quantile(0.99, sum by ({by}le) ({_rate(metric, *matchers)}))"
+
+
+CONTROL_PLANE_SPEC = DashboardSpec(
+    uid=CONTROL_PLANE,
+    title="obs / Control plane",
+    folder="Kubernetes",
+    tags=("obs", "kubernetes", "control-plane"),
+    refresh="1m",
+    time_from="now-6h",
+    description="The API server, etcd, CoreDNS, the scheduler and controller manager, and the certificates of the "
+    "kubelets and the API server's clients. Rows appear for the control-plane jobs that run (profile controlPlane).",
+    rows=(
+        Row(
+            "API server",
+            (
+                Panel(
+                    "Requests by code",
+                    "timeseries",
+                    "reqps",
+                    (Query(f"sum by (code) ({_rate('apiserver_request_total', _API)})", "{{code}}"),),
+                    stacked=True,
+                ),
+                Panel(
+                    "Server errors",
+                    "timeseries",
+                    "percentunit",
+                    (
+                        Query(
+                            f"sum({_rate('apiserver_request_total', _API, m('code', '5..', '=~'))})"
+                            f" / sum({_rate('apiserver_request_total', _API)})",
+                            "5xx",
+                        ),
+                    ),
+                    "Share of requests answered 5xx (KubeAPIErrorsHigh).",
+                    thresholds=((None, OK), (0.03, WARN)),
+                ),
+                Panel(
+                    "p99 latency by verb",
+                    "timeseries",
+                    "s",
+                    (
+                        Query(
+                            _p99("apiserver_request_duration_seconds_bucket", "verb, ", _API, m("verb", "GET|POST|PUT|PATCH|DELETE", "=~")),
+                            "{{verb}}",
+                        ),
+                    ),
+                    "Single-object reads and writes (KubeAPILatencyHigh); LIST, WATCH and CONNECT are long by nature.",
+                    thresholds=((None, OK), (1, WARN)),
+                ),
+                Panel(
+                    "Client certificates: earliest expiry",
+                    "stat",
+                    "s",
+                    (
+                        Query(
+                            "histogram_quantile(0.01, sum by (le) "
+                            f"({_rate('apiserver_client_certificate_expiration_seconds_bucket', _API)}))",
+                            instant=True,
+                        ),
+                    ),
+                    "The 1st percentile of the remaining validity of certificates clients present.",
+                    thresholds=((None, BAD), (86400, WARN), (604800, OK)),
+                ),
+            ),
+            requires=("job:apiserver",),
+        ),
+        Row(
+            "etcd",
+            (
+                Panel("Has a leader", "timeseries", "short", (Query(f"etcd_server_has_leader{sel(_ETCD)}", "{{pod}}"),), min=0, max=1),
+                Panel(
+                    "Leader changes (1h)",
+                    "timeseries",
+                    "short",
+                    (Query(f"max(increase(etcd_server_leader_changes_seen_total{sel(_ETCD)}[1h]))", "changes"),),
+                ),
+                Panel(
+                    "WAL fsync p99",
+                    "timeseries",
+                    "s",
+                    (Query(_p99("etcd_disk_wal_fsync_duration_seconds_bucket", "pod, ", _ETCD), "{{pod}}"),),
+                    thresholds=((None, OK), (0.5, WARN)),
+                ),
+                Panel(
+                    "Backend commit p99",
+                    "timeseries",
+                    "s",
+                    (Query(_p99("etcd_disk_backend_commit_duration_seconds_bucket", "pod, ", _ETCD), "{{pod}}"),),
+                    thresholds=((None, OK), (0.25, WARN)),
+                ),
+                Panel("Database size", "timeseries", "bytes", (Query(f"etcd_mvcc_db_total_size_in_bytes{sel(_ETCD)}", "{{pod}}"),)),
+            ),
+            requires=("job:etcd",),
+        ),
+        Row(
+            "CoreDNS",
+            (
+                Panel(
+                    "Responses by code",
+                    "timeseries",
+                    "reqps",
+                    (Query(f"sum by (rcode) ({_rate('coredns_dns_responses_total', _DNS)})", "{{rcode}}"),),
+                    stacked=True,
+                ),
+                Panel(
+                    "p99 lookup latency",
+                    "timeseries",
+                    "s",
+                    (Query(_p99("coredns_dns_request_duration_seconds_bucket", "", _DNS), "p99"),),
+                    thresholds=((None, OK), (1, WARN)),
+                ),
+            ),
+            requires=("job:coreDns",),
+        ),
+        Row(
+            "Scheduler and controller manager",
+            (
+                Panel(
+                    "Schedulers up",
+                    "stat",
+                    "short",
+                    (Query(f"sum(up{sel(m('job', 'kube-scheduler'))})", instant=True),),
+                    requires=("job:kubeScheduler",),
+                    thresholds=((None, BAD), (1, OK)),
+                ),
+                Panel(
+                    "Controller managers up",
+                    "stat",
+                    "short",
+                    (Query(f"sum(up{sel(m('job', 'kube-controller-manager'))})", instant=True),),
+                    requires=("job:kubeControllerManager",),
+                    thresholds=((None, BAD), (1, OK)),
+                ),
+            ),
+        ),
+        Row(
+            "Kubelet certificates",
+            (
+                Panel(
+                    "Remaining validity by node",
+                    "timeseries",
+                    "s",
+                    tuple(
+                        Query(f"min by (node) (kubelet_certificate_manager_{kind}_ttl_seconds{_KUBELET})", f"{{{{node}}}} {kind}")
+                        for kind in ("client", "server")
+                    ),
+                    "KubeletCertificateExpiring fires below a week.",
+                    width=24,
+                    thresholds=((None, BAD), (604800, OK)),
+                ),
+            ),
+            requires=("job:kubelet",),
+        ),
+    ),
+    variables=(CLUSTER_VARIABLE,),
+)
+
+
 def specs(stack: Stack) -> list[DashboardSpec]:
     """Every dashboard before gating, in menu order."""
     return [
@@ -1329,6 +1498,7 @@ def specs(stack: Stack) -> list[DashboardSpec]:
         slo_spec(stack),
         dependencies_spec(stack),
         USE_SPEC,
+        CONTROL_PLANE_SPEC,
         RUNTIME_SPEC,
         ALERTS_SPEC,
         security_spec(stack),

@@ -76,6 +76,8 @@ EXPORTERS: dict[str, frozenset[str]] = {
         "kubelet_volume_stats_inodes_free",
         "kubelet_running_pods",
         "kubelet_running_containers",
+        "kubelet_certificate_manager_client_ttl_seconds",
+        "kubelet_certificate_manager_server_ttl_seconds",
     },
     "cadvisor": frozenset(
         {
@@ -137,6 +139,8 @@ EXPORTERS: dict[str, frozenset[str]] = {
     | {
         "apiserver_request_total",
         "apiserver_request_duration_seconds_bucket",
+        "apiserver_client_certificate_expiration_seconds_bucket",
+        "apiserver_client_certificate_expiration_seconds_count",
         "pod_security_evaluations_total",
     },
 }
@@ -169,6 +173,19 @@ EXPORTERS |= {
     # dskit's request instrumentation, shared by Loki and Tempo.
     "loki": _GO_PROCESS | {"loki_request_duration_seconds_count", "loki_request_duration_seconds_bucket"},
     "tempo": _GO_PROCESS | {"tempo_request_duration_seconds_count", "tempo_request_duration_seconds_bucket"},
+    # The control plane (metric names as etcd 3.5, CoreDNS 1.11 and the
+    # scheduler and controller manager of Kubernetes 1.29–1.35 expose them).
+    "etcd": _GO_PROCESS
+    | {
+        "etcd_server_has_leader",
+        "etcd_server_leader_changes_seen_total",
+        "etcd_disk_wal_fsync_duration_seconds_bucket",
+        "etcd_disk_backend_commit_duration_seconds_bucket",
+        "etcd_mvcc_db_total_size_in_bytes",
+    },
+    "coreDns": _GO_PROCESS | {"coredns_dns_responses_total", "coredns_dns_request_duration_seconds_bucket"},
+    "kubeScheduler": _GO_PROCESS,
+    "kubeControllerManager": _GO_PROCESS,
 }
 
 # Series Prometheus writes for every target, and for its alerting rules.

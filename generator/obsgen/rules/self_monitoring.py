@@ -58,8 +58,57 @@ def _rules(stack: Stack) -> list[AlertRule]:
                 ),
             ),
         ]
+    if stack.enabled("prometheus"):
+        rules.append(
+            AlertRule(
+                name="PrometheusTSDBFailing",
+                expr=(
+                    f'sum by ({_BY}) (increase(prometheus_tsdb_compactions_failed_total{{job="prometheus"}}[3h])) > 0\n'
+                    "or\n"
+                    f'sum by ({_BY}) (increase(prometheus_tsdb_reloads_failures_total{{job="prometheus"}}[3h])) > 0'
+                ),
+                for_="1h",
+                severity="critical",
+                summary="Prometheus cannot compact or load its blocks",
+                description=(
+                    "{{ $labels.pod }} had {{ $value | humanize }} failed TSDB compactions or block reloads in 3 hours;"
+                    " its head and disk keep growing until it runs out."
+                ),
+                runbook=Runbook(
+                    meaning="The storage engine keeps failing to write or load blocks: memory and disk grow, queries "
+                    "over past data may miss it, and a restart can take very long.",
+                    causes=("The volume full or read-only", "A corrupt block (after a crash or a full disk)"),
+                    checks=(
+                        "`kubectl logs <prometheus pod> | grep -i -e compact -e reload`",
+                        "Free space on the data volume (PersistentVolumeAlmostFull)",
+                    ),
+                    queries=("prometheus_tsdb_compactions_failed_total", "prometheus_tsdb_reloads_failures_total"),
+                ),
+            )
+        )
     if stack.enabled("prometheus") and stack.enabled("alertmanager"):
         rules += [
+            AlertRule(
+                name="Watchdog",
+                expr="vector(1)",
+                for_="0s",
+                severity="info",
+                summary="The alerting pipeline is alive",
+                description=(
+                    "Always firing ({{ $value }}): Alertmanager sends it to the heartbeat receiver every interval, and an"
+                    " outside dead man's switch raises the alarm when it stops arriving."
+                ),
+                runbook=Runbook(
+                    meaning="Not a problem: this alert always fires. Its absence at the heartbeat service means Prometheus, "
+                    "Alertmanager or the path between them and the outside world is down.",
+                    causes=("When the heartbeat service alarms: Prometheus or Alertmanager down, or egress to it blocked",),
+                    checks=(
+                        "Alertmanager UI: Watchdog should be listed as firing",
+                        'The heartbeat receiver\'s delivery errors: AlertmanagerNotificationsFailing{integration="webhook"}',
+                    ),
+                    queries=('ALERTS{alertname="Watchdog"}',),
+                ),
+            ),
             AlertRule(
                 name="PrometheusNotConnectedToAlertmanagers",
                 expr=f'max by ({_BY}) (prometheus_notifications_alertmanagers_discovered{{job="prometheus"}}) < 1',

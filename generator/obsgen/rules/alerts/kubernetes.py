@@ -225,4 +225,96 @@ ALERTS: tuple[AlertSpec, ...] = (
         ),
         requires=("job:apiserver",),
     ),
+    AlertSpec(
+        name="KubeJobFailed",
+        min_tier="intermediate",
+        scope="cluster",
+        group="kubernetes",
+        dashboard="d/obs-use",
+        severity="warning",
+        threshold=None,
+        for_="15m",
+        expr=f'max by (namespace, job_name) (kube_job_failed{{{KSM}, condition="true"}}) > 0',
+        summary="Job {{ $labels.namespace }}/{{ $labels.job_name }} failed",
+        description=(
+            "{{ $labels.namespace }}/{{ $labels.job_name }} reached its backoff limit or deadline and is marked failed"
+            " ({{ $value }}); it will not retry."
+        ),
+        runbook=Runbook(
+            meaning="A Job gave up: the work it should have done (a backup, a migration, a CronJob run) did not happen.",
+            causes=("The container exits non-zero (a bug, a missing Secret, a dependency down)", "activeDeadlineSeconds exceeded"),
+            checks=(
+                "`kubectl describe job -n <namespace> <job>` and the logs of its last pod",
+                "For a CronJob run: whether the next run succeeds; delete the failed Job once understood",
+            ),
+            queries=(f"kube_job_status_failed{{{KSM}}}", f'kube_job_failed{{{KSM}, condition="true"}}'),
+        ),
+        requires=("kubeStateMetrics",),
+    ),
+    AlertSpec(
+        name="KubeHpaMaxedOut",
+        min_tier="intermediate",
+        scope="cluster",
+        group="kubernetes",
+        dashboard="d/obs-use",
+        severity="warning",
+        threshold=None,
+        for_="15m",
+        expr=(
+            f"kube_horizontalpodautoscaler_status_current_replicas{{{KSM}}}\n"
+            f"  >= kube_horizontalpodautoscaler_spec_max_replicas{{{KSM}}}\n"
+            f"and\nkube_horizontalpodautoscaler_spec_max_replicas{{{KSM}}}\n"
+            f"  > kube_horizontalpodautoscaler_spec_min_replicas{{{KSM}}}"
+        ),
+        summary="{{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} runs at its maximum replicas",
+        description=(
+            "The autoscaler {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} has held its maximum of"
+            " {{ $value }} replicas for 15 minutes: it cannot add capacity if load grows further."
+        ),
+        runbook=Runbook(
+            meaning="An HPA has been pinned at maxReplicas: the workload may be under-provisioned for its load.",
+            causes=("A real increase in load", "A regression making each request more expensive", "maxReplicas set too low"),
+            checks=("`kubectl describe hpa -n <namespace> <hpa>` (current metrics against targets)", "The service's latency and errors"),
+            queries=(f"kube_horizontalpodautoscaler_status_desired_replicas{{{KSM}}}",),
+        ),
+        requires=("kubeStateMetrics",),
+    ),
+    AlertSpec(
+        name="KubeRolloutStuck",
+        min_tier="intermediate",
+        scope="cluster",
+        group="kubernetes",
+        dashboard="d/obs-use",
+        severity="warning",
+        threshold=None,
+        for_="15m",
+        # Deployments say so themselves once progressDeadlineSeconds passes;
+        # StatefulSets and DaemonSets only show updated replicas that stop moving.
+        expr=(
+            f'max by (namespace, deployment) (kube_deployment_status_condition{{{KSM}, condition="Progressing", status="false"}}) > 0\n'
+            "or\n(\n"
+            f"  kube_statefulset_status_replicas_updated{{{KSM}}} < kube_statefulset_replicas{{{KSM}}}\n"
+            f"  and changes(kube_statefulset_status_replicas_updated{{{KSM}}}[15m]) == 0\n"
+            ")\nor\n(\n"
+            f"  kube_daemonset_status_updated_number_scheduled{{{KSM}}} < kube_daemonset_status_desired_number_scheduled{{{KSM}}}\n"
+            f"  and changes(kube_daemonset_status_updated_number_scheduled{{{KSM}}}[15m]) == 0\n"
+            ")"
+        ),
+        summary="Rollout of {{ $labels.namespace }}/{{ $labels.deployment }}{{ $labels.statefulset }}{{ $labels.daemonset }} is stuck",
+        description=(
+            "{{ $labels.namespace }}/{{ $labels.deployment }}{{ $labels.statefulset }}{{ $labels.daemonset }} has not progressed"
+            " for 15 minutes ({{ $value }}): the new version is not fully rolled out."
+        ),
+        runbook=Runbook(
+            meaning="A rollout stopped half-way: old and new versions run side by side, and the new one may be failing.",
+            causes=(
+                "New pods crash or never become ready (a bad image, config or probe)",
+                "No room to schedule the new pods (resources, node selectors, PVC zones)",
+                "A PodDisruptionBudget blocking the StatefulSet's or DaemonSet's update",
+            ),
+            checks=("`kubectl rollout status -n <namespace> <kind>/<name>`", "Events and logs of the newest pods"),
+            queries=(f"kube_deployment_status_replicas_unavailable{{{KSM}}}", f"kube_statefulset_status_update_revision{{{KSM}}}"),
+        ),
+        requires=("kubeStateMetrics",),
+    ),
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .. import recordings as rec
 from ..types import Runbook
-from .spec import AlertSpec
+from .spec import KSM, AlertSpec
 
 ALERTS: tuple[AlertSpec, ...] = (
     AlertSpec(
@@ -59,5 +59,48 @@ ALERTS: tuple[AlertSpec, ...] = (
             queries=(f'{rec.NODE_FILESYSTEM}{{node="<node>"}}',),
         ),
         requires=("nodeExporter",),
+    ),
+    AlertSpec(
+        name="KubeNodeNotReady",
+        min_tier="intermediate",
+        scope="cluster",
+        group="nodes",
+        dashboard="d/obs-use",
+        severity="warning",
+        threshold=None,
+        for_="15m",
+        expr=f'max by (node) (kube_node_status_condition{{{KSM}, condition="Ready", status="true"}}) == 0',
+        summary="Node {{ $labels.node }} is not ready",
+        description="{{ $labels.node }} has not reported Ready for 15 minutes ({{ $value }}); its pods are being evicted or stranded.",
+        runbook=Runbook(
+            meaning="The kubelet of a node is not healthy or not heard from: no new pods land there and its pods may be evicted.",
+            causes=("The kubelet or container runtime crashed", "Memory, disk or PID pressure", "The node lost its network"),
+            checks=("`kubectl describe node <node>` (Conditions, Events)", "The node's kubelet and runtime logs"),
+            queries=(f'kube_node_status_condition{{{KSM}, node="<node>"}}',),
+        ),
+        requires=("kubeStateMetrics",),
+    ),
+    AlertSpec(
+        name="KubeNodeUnreachable",
+        min_tier="intermediate",
+        scope="cluster",
+        group="nodes",
+        dashboard="d/obs-use",
+        severity="warning",
+        threshold=None,
+        for_="15m",
+        expr=f'max by (node) (kube_node_spec_taint{{{KSM}, key="node.kubernetes.io/unreachable", effect="NoSchedule"}}) == 1',
+        summary="Node {{ $labels.node }} is unreachable",
+        description=(
+            "The node controller tainted {{ $labels.node }} unreachable ({{ $value }}): the control plane has lost it,"
+            " and its pods are rescheduled elsewhere once their tolerations expire."
+        ),
+        runbook=Runbook(
+            meaning="The control plane cannot reach a node at all (not even a NotReady status): it is down or cut off.",
+            causes=("The machine stopped or rebooted", "A network partition between the node and the API server"),
+            checks=("The cloud provider's view of the instance", "`kubectl get node <node> -o yaml` (taints, lastHeartbeatTime)"),
+            queries=(f'kube_node_spec_taint{{{KSM}, node="<node>"}}',),
+        ),
+        requires=("kubeStateMetrics",),
     ),
 )

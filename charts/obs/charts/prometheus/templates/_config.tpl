@@ -184,6 +184,60 @@ scrape_configs:
       regex: kubernetes;https
       action: keep
 {{- end }}
+{{- if $jobs.coreDns.enabled }}
+# CoreDNS behind the kube-dns Service (the name every distribution keeps for
+# compatibility), on its metrics port.
+- job_name: {{ $jobs.coreDns.jobName | quote }}
+  {{- include "prometheus.jobLimits" $jobs.coreDns | nindent 2 }}
+  kubernetes_sd_configs:
+    - role: endpointslice
+      namespaces:
+        names: [kube-system]
+  relabel_configs:
+    - source_labels: [__meta_kubernetes_service_label_k8s_app, __meta_kubernetes_endpointslice_port_name]
+      regex: kube-dns;metrics
+      action: keep
+    - source_labels: [__meta_kubernetes_pod_name]
+      target_label: pod
+{{- end }}
+{{- /* etcd, the scheduler and the controller manager run as static pods
+       labelled component=<name> (kubeadm and most installers) on the host
+       network, so the pod IP is the node's. The scheduler and the controller
+       manager serve HTTPS and authorise the token (get on /metrics); etcd's
+       metrics listener is separate from its client port. */}}
+{{- range $key, $pod := dict "etcd" (list "etcd" 2381) "kubeScheduler" (list "kube-scheduler" 10259) "kubeControllerManager" (list "kube-controller-manager" 10257) }}
+{{- $job := index $jobs $key }}
+{{- if $job.enabled }}
+- job_name: {{ $job.jobName | quote }}
+  {{- include "prometheus.jobLimits" $job | nindent 2 }}
+  {{- if eq $key "etcd" }}
+  scheme: {{ $v.controlPlane.etcdScheme }}
+  {{- else }}
+  scheme: https
+  authorization:
+    credentials_file: /var/run/secrets/kubernetes.io/serviceaccount/token
+  tls_config:
+    ca_file: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt
+    insecure_skip_verify: {{ $v.controlPlane.insecureSkipVerify }}
+  {{- end }}
+  kubernetes_sd_configs:
+    - role: pod
+      namespaces:
+        names: [kube-system]
+  relabel_configs:
+    - source_labels: [__meta_kubernetes_pod_label_component]
+      regex: {{ index $pod 0 | quote }}
+      action: keep
+    - source_labels: [__meta_kubernetes_pod_ip]
+      regex: (.+)
+      replacement: {{ printf "$1:%d" (int (index $pod 1)) | quote }}
+      target_label: __address__
+    - source_labels: [__meta_kubernetes_pod_name]
+      target_label: pod
+    - source_labels: [__meta_kubernetes_pod_node_name]
+      target_label: node
+{{- end }}
+{{- end }}
 {{- if $jobs.annotatedPods.enabled }}
 # Pods opt in with prometheus.io/scrape: "true" (and optionally
 # prometheus.io/port, path, scheme).
