@@ -152,6 +152,8 @@ class Stack:
     extra_objects: tuple[dict[str, Any], ...] = ()
     additional_scrape_configs: tuple[dict[str, Any], ...] = ()
     heartbeat: Heartbeat | None = None
+    network_policies: bool = False  # the profile's switch over the tier's
+    ui_from: tuple[dict[str, Any], ...] = ()  # NetworkPolicy peers that may reach the UIs
 
     def enabled(self, component: str) -> bool:
         return component in (self.components or self.tier.components)
@@ -332,4 +334,6 @@ def build(profile: Profile) -> Stack:
         extra_objects=tuple(data.get("extraObjects", [])),
         additional_scrape_configs=tuple(data.get("additionalScrapeConfigs", [])),
         heartbeat=_heartbeat(alerts.get("heartbeat")),
+        network_policies=data.get("networkPolicies", {}).get("enabled", tier.network_policies),
+        ui_from=tuple(data.get("networkPolicies", {}).get("uiFrom", [])),
     )

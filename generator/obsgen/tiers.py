@@ -186,6 +186,8 @@ class Tier:
     security_signals: bool = False
     # Error-budget policy actions reach the policy team's own receiver.
     error_budget_policy: bool = False
+    # NetworkPolicies: deny by default, allow the contract's edges (network.py).
+    network_policies: bool = False
     # How the log and trace stores run (mode, retention, volumes, sizes).
     backends: BackendTier | None = field(default=None, repr=False)
 
@@ -262,6 +264,7 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
             summary="+ distributed tracing, HA Prometheus pair, clustered Alertmanager, disruption budgets, full dashboards",
             components=_CORE | {"nodeExporter"} | _TRACES,
             high_availability=True,
+            network_policies=True,
             scrape_interval="15s",
             evaluation_interval="15s",
             prometheus_replicas=2,
@@ -293,6 +296,7 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
             summary="advanced, sized larger, with logs and traces on object storage and tail sampling",
             components=_CORE | {"nodeExporter"} | _TRACES,
             high_availability=True,
+            network_policies=True,
             scrape_interval="15s",
             evaluation_interval="15s",
             prometheus_replicas=2,

@@ -19,24 +19,36 @@ class Workload:
     name: str  # the profile's key, the same as its `resources` key
     path: tuple[str, ...]  # where its knobs sit in the values
     image: str  # its main container's image (images.IMAGES key)
+    # Its pods' selector labels but the release's app.kubernetes.io/instance,
+    # as its chart renders them (NetworkPolicies select pods by them; the
+    # render tests compare them with every workload's selector).
+    selector: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def component(self) -> str:
+        return self.path[0]
+
+
+def _sel(name: str, **extra: str) -> tuple[tuple[str, str], ...]:
+    return (("app.kubernetes.io/name", name), *((f"obs.dev/{k}", v) for k, v in extra.items()))
 
 
 WORKLOADS: tuple[Workload, ...] = (
-    Workload("prometheus", ("prometheus",), "prometheus"),
-    Workload("alertmanager", ("alertmanager",), "alertmanager"),
-    Workload("grafana", ("grafana",), "grafana"),
-    Workload("kubeStateMetrics", ("kubeStateMetrics",), "kubeStateMetrics"),
-    Workload("nodeExporter", ("nodeExporter",), "nodeExporter"),
-    Workload("blackboxExporter", ("blackboxExporter",), "blackboxExporter"),
-    Workload("otelAgent", ("otelCollector", "agent"), "otelCollector"),
-    Workload("otelGateway", ("otelCollector", "gateway"), "otelCollector"),
+    Workload("prometheus", ("prometheus",), "prometheus", _sel("prometheus")),
+    Workload("alertmanager", ("alertmanager",), "alertmanager", _sel("alertmanager")),
+    Workload("grafana", ("grafana",), "grafana", _sel("grafana")),
+    Workload("kubeStateMetrics", ("kubeStateMetrics",), "kubeStateMetrics", _sel("kube-state-metrics")),
+    Workload("nodeExporter", ("nodeExporter",), "nodeExporter", _sel("node-exporter")),
+    Workload("blackboxExporter", ("blackboxExporter",), "blackboxExporter", _sel("blackbox-exporter")),
+    Workload("otelAgent", ("otelCollector", "agent"), "otelCollector", _sel("otel-collector", role="agent")),
+    Workload("otelGateway", ("otelCollector", "gateway"), "otelCollector", _sel("otel-collector", role="gateway")),
     # Loki runs as one target (monolithic) or three (scalable); each is its own pod.
-    Workload("loki", ("loki",), "loki"),
-    Workload("lokiRead", ("loki", "scalable", "read"), "loki"),
-    Workload("lokiWrite", ("loki", "scalable", "write"), "loki"),
-    Workload("lokiBackend", ("loki", "scalable", "backend"), "loki"),
-    Workload("tempo", ("tempo",), "tempo"),
-    Workload("jaeger", ("jaeger",), "jaeger"),
+    Workload("loki", ("loki",), "loki", _sel("loki", target="all")),
+    Workload("lokiRead", ("loki", "scalable", "read"), "loki", _sel("loki", target="read")),
+    Workload("lokiWrite", ("loki", "scalable", "write"), "loki", _sel("loki", target="write")),
+    Workload("lokiBackend", ("loki", "scalable", "backend"), "loki", _sel("loki", target="backend")),
+    Workload("tempo", ("tempo",), "tempo", _sel("tempo")),
+    Workload("jaeger", ("jaeger",), "jaeger", _sel("jaeger")),
 )
 BY_NAME = {w.name: w for w in WORKLOADS}
 

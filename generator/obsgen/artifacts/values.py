@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import contract, dashboards, rules, workloads
+from .. import contract, dashboards, network, rules, workloads
 from ..model import Stack
 from ..tiers import APP_INSTRUMENTATION
 from . import alertmanager, blackbox, instrumentation, logs_traces, otel, volumes
@@ -212,6 +212,7 @@ def build(stack: Stack) -> dict[str, Any]:
         "dashboards": dashboards.values(stack),
     }
     document["volumeResize"] = volumes.values(document, stack.images["kubectl"])
+    document["networkPolicies"] = network.values(stack.network_policies, document, [dict(p) for p in stack.ui_from])
     workloads.place(document, stack.workload_knobs)
     # Objects the profile releases with the stack, as data.
     document["extraObjects"] = [dict(o) for o in stack.extra_objects]
