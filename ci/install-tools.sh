@@ -120,12 +120,14 @@ declare -A GO_ENGINES=(
 GO_ORDER=(kubeconform otelcol otelcol-sink jaeger kube-apiserver prometheus-otlp)
 ENGINES=$ROOT/ci/engines
 
-# CRDs the real API server is given, from the operators' own Go modules (the
+# CRDs the real API server is given, from the projects' own Go modules (the
 # module zip carries the generated CRD files): name -> "module version dir".
 # The versions are the newest the Go module proxy served when pinned.
 declare -A CRD_SOURCES=(
   [prometheus-operator]="github.com/prometheus-operator/prometheus-operator v0.94.1 example/prometheus-operator-crd"
   [opentelemetry-operator]="github.com/open-telemetry/opentelemetry-operator v0.148.0 config/crd/bases"
+  # The Gateway API's standard channel: the HTTPRoutes obs renders for its UIs.
+  [gateway-api]="sigs.k8s.io/gateway-api v1.6.3 config/crd/standard"
 )
 CRDS=$TOOLS/share/crds
 

@@ -191,6 +191,13 @@ OPERATOR_PROFILE = {
     "rules": {"format": "operator"},
     "teams": [{"name": "platform"}],
     "services": [{"name": "checkout", "namespace": "shop", "team": "platform"}],
+    "exposure": {
+        "grafana": {
+            "externalUrl": "https://grafana.example.com",
+            "httpRoute": {"parentRefs": [{"name": "public", "namespace": "gateways"}]},
+        },
+        "prometheus": {"externalUrl": "https://prometheus.example.com", "ingress": {"tlsSecret": "prometheus-tls"}},
+    },
 }
 
 
@@ -207,8 +214,12 @@ def _crd_established(server: ApiServer, name: str) -> bool:
 
 
 def _install_crds(server: ApiServer) -> list[str]:
-    crds = [yaml.load(p.read_text(), Loader=_CrdLoader) for p in sorted(CRD_DIR.glob("*/*.yaml"))]
-    assert {c["spec"]["group"] for c in crds} == {"monitoring.coreos.com", "opentelemetry.io"}, "run `make tools`"
+    # Some files hold more than their CRD (the Gateway API adds a ValidatingAdmissionPolicy).
+    documents = [d for p in sorted(CRD_DIR.glob("*/*.yaml")) for d in yaml.load_all(p.read_text(), Loader=_CrdLoader) if d]
+    crds = [d for d in documents if d["kind"] == "CustomResourceDefinition"]
+    assert {c["spec"]["group"] for c in crds} == {"monitoring.coreos.com", "opentelemetry.io", "gateway.networking.k8s.io"}, (
+        "run `make tools`"
+    )
     for resp in server.apply_manifest(crds):
         assert resp.status in (200, 201), resp.body.get("message")
     names = [c["metadata"]["name"] for c in crds]
@@ -218,7 +229,7 @@ def _install_crds(server: ApiServer) -> list[str]:
 
 
 def test_every_custom_resource_obs_renders_is_admitted_by_the_operators_crds(server, tmp_path):
-    """With the prometheus-operator and OpenTelemetry Operator CRDs installed, Helm sees their APIs
+    """With the prometheus-operator, OpenTelemetry Operator and Gateway API CRDs installed, Helm sees their APIs
     (the chart's Capabilities checks), and the server validates every CR against the CRD schema,
     unknown fields included (fieldValidation=Strict)."""
     from obsgen import generate
@@ -229,8 +240,10 @@ def test_every_custom_resource_obs_renders_is_admitted_by_the_operators_crds(ser
     generate.write(generate.plan_profile(profile, tmp_path))
     namespace = _namespace(server, "operator")
     objects = _template(server, str(tmp_path / "operator.yaml"), namespace)
-    custom = [o for o in objects if o["apiVersion"].split("/")[0] in ("monitoring.coreos.com", "opentelemetry.io")]
-    assert {o["kind"] for o in custom} == {"PrometheusRule", "Instrumentation", "OpenTelemetryCollector"}
+    custom = [
+        o for o in objects if o["apiVersion"].split("/")[0] in ("monitoring.coreos.com", "opentelemetry.io", "gateway.networking.k8s.io")
+    ]
+    assert {o["kind"] for o in custom} == {"PrometheusRule", "Instrumentation", "OpenTelemetryCollector", "HTTPRoute"}
     for obj in custom:
         path = server.object_path(obj, namespace).rsplit("/", 1)[0] + "?dryRun=All&fieldValidation=Strict"
         resp = server.request("POST", path, obj)

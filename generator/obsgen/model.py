@@ -154,6 +154,7 @@ class Stack:
     heartbeat: Heartbeat | None = None
     network_policies: bool = False  # the profile's switch over the tier's
     ui_from: tuple[dict[str, Any], ...] = ()  # NetworkPolicy peers that may reach the UIs
+    exposure: dict[str, dict[str, Any]] = field(default_factory=dict)  # per UI, as the profile gives it (exposure.py)
 
     def enabled(self, component: str) -> bool:
         return component in (self.components or self.tier.components)
@@ -315,7 +316,8 @@ def build(profile: Profile) -> Stack:
         alerts_disabled=frozenset(alerts.get("disabled", [])),
         alert_overrides=_overrides(alerts.get("overrides", {})),
         runbook_base_url=alerts.get("runbookBaseUrl", "docs/runbooks").rstrip("/"),
-        dashboard_base_url=alerts.get("dashboardBaseUrl", "").rstrip("/"),
+        # Grafana's external URL makes the alerts' dashboard links absolute.
+        dashboard_base_url=alerts.get("dashboardBaseUrl", data.get("exposure", {}).get("grafana", {}).get("externalUrl", "")).rstrip("/"),
         rules_format=data.get("rules", {}).get("format", "configmap"),
         policy_team=data.get("policy", {}).get("team", ""),
         slo_files=tuple(profile_dir / f for f in data.get("sloFiles", [])),
@@ -336,4 +338,5 @@ def build(profile: Profile) -> Stack:
         heartbeat=_heartbeat(alerts.get("heartbeat")),
         network_policies=data.get("networkPolicies", {}).get("enabled", tier.network_policies),
         ui_from=tuple(data.get("networkPolicies", {}).get("uiFrom", [])),
+        exposure=dict(data.get("exposure", {})),
     )

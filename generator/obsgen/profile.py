@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from . import paths, schemas, yamlio
+from . import exposure, paths, schemas, yamlio
 from .errors import ObsgenError, ValidationErrors
 from .tiers import SCRAPE_JOBS
 
@@ -164,6 +164,7 @@ def check(data: dict[str, Any], source: str) -> None:
                 )
 
     problems += _extension_problems(data)
+    problems += exposure.problems(data)
     if problems:
         raise ValidationErrors(source, problems)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import contract, dashboards, network, rules, workloads
+from .. import contract, dashboards, exposure, network, rules, workloads
 from ..model import Stack
 from ..tiers import APP_INSTRUMENTATION
 from . import alertmanager, blackbox, instrumentation, logs_traces, otel, volumes
@@ -95,6 +95,7 @@ def _prometheus(stack: Stack, rule_files: list[dict[str, Any]]) -> dict[str, Any
         # The profile's own scrape_configs entries, appended to the generated ones.
         "additionalScrapeConfigs": [dict(c) for c in stack.additional_scrape_configs],
         **_ha(stack, tier.prometheus_replicas),
+        "exposure": exposure.values("prometheus", stack.exposure.get("prometheus")),
     }
 
 
@@ -108,6 +109,7 @@ def _alertmanager(stack: Stack) -> dict[str, Any]:
         "secretMounts": alertmanager.secret_mounts(stack),
         "config": alertmanager.config(stack),
         **_ha(stack, tier.alertmanager_replicas),
+        "exposure": exposure.values("alertmanager", stack.exposure.get("alertmanager")),
     }
 
 
@@ -130,6 +132,7 @@ def _grafana(stack: Stack) -> dict[str, Any]:
             "resources": stack.sizes["grafanaDashboardSidecar"].as_values(),
         },
         **_ha(stack, 1),
+        "exposure": exposure.values("grafana", stack.exposure.get("grafana")),
     }
 
 
@@ -211,6 +214,7 @@ def build(stack: Stack) -> dict[str, Any]:
         "instrumentation": instrumentation.operator_values(stack.tier, APP_INSTRUMENTATION[stack.tier.name]),
         "dashboards": dashboards.values(stack),
     }
+    document["jaeger"]["exposure"] = exposure.values("jaeger", stack.exposure.get("jaeger"))
     document["volumeResize"] = volumes.values(document, stack.images["kubectl"])
     document["networkPolicies"] = network.values(stack.network_policies, document, [dict(p) for p in stack.ui_from])
     workloads.place(document, stack.workload_knobs)

@@ -353,3 +353,80 @@ metadata:
   {{- end }}
 automountServiceAccountToken: false
 {{- end -}}
+
+{{/* How people reach a UI (generator/obsgen/exposure.py): an Ingress and/or a
+     Gateway API HTTPRoute for its contract Service, host from externalUrl.
+     An https URL on an Ingress needs its certificate's Secret (an existing
+     one, or the one cert-manager creates from the annotations); an HTTPRoute
+     terminates TLS at its Gateway. Pass (dict "ctx" . "path" <values path>
+     "exposure" .Values.exposure). */}}
+{{- define "obs-lib.exposure" -}}
+{{- $e := .exposure -}}
+{{- if or $e.ingress.enabled $e.httpRoute.enabled }}
+{{- $url := urlParse ($e.externalUrl | required (printf "%s.exposure.externalUrl: an Ingress or HTTPRoute needs the URL it serves" .path)) }}
+{{- $host := regexReplaceAll ":[0-9]+$" $url.host "" }}
+{{- $args := dict "ctx" .ctx "service" $e.service "port" $e.port }}
+{{- $name := include "obs-lib.serviceName" $args }}
+{{- $port := include "obs-lib.servicePort" $args | int }}
+{{- if $e.ingress.enabled }}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {{ $name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "obs-lib.labels" .ctx | nindent 4 }}
+  {{- with $e.ingress.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  {{- with $e.ingress.className }}
+  ingressClassName: {{ . | quote }}
+  {{- end }}
+  {{- if eq $url.scheme "https" }}
+  tls:
+    - hosts: [{{ $host | quote }}]
+      secretName: {{ $e.ingress.tlsSecret | required (printf "%s.exposure.ingress.tlsSecret: %s is https; name the certificate's Secret" .path $e.externalUrl) | quote }}
+  {{- end }}
+  rules:
+    - host: {{ $host | quote }}
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: {{ $name }}
+                port:
+                  number: {{ $port }}
+{{- end }}
+{{- if $e.httpRoute.enabled }}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: {{ $name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "obs-lib.labels" .ctx | nindent 4 }}
+  {{- with $e.httpRoute.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  parentRefs:
+    {{- toYaml $e.httpRoute.parentRefs | nindent 4 }}
+  hostnames: [{{ $host | quote }}]
+  rules:
+    - matches:
+        - path:
+            type: PathPrefix
+            value: /
+      backendRefs:
+        - name: {{ $name }}
+          port: {{ $port }}
+{{- end }}
+{{- end }}
+{{- end -}}
