@@ -155,6 +155,8 @@ class Stack:
     network_policies: bool = False  # the profile's switch over the tier's
     ui_from: tuple[dict[str, Any], ...] = ()  # NetworkPolicy peers that may reach the UIs
     exposure: dict[str, dict[str, Any]] = field(default_factory=dict)  # per UI, as the profile gives it (exposure.py)
+    grafana_dashboard_namespaces: str | tuple[str, ...] = ()  # "all", or namespaces; (): the release's
+    grafana: dict[str, Any] = field(default_factory=dict)  # the profile's grafana section (artifacts/grafana.py)
 
     def enabled(self, component: str) -> bool:
         return component in (self.components or self.tier.components)
@@ -249,6 +251,10 @@ def _log_export(spec: dict[str, Any] | None) -> dict[str, str]:
     return {"url": spec["url"], "existingSecret": spec["existingSecret"], "index": spec.get("index", "obs-logs")}
 
 
+def _namespaces(spec: str | list[str]) -> str | tuple[str, ...]:
+    return spec if isinstance(spec, str) else tuple(spec)
+
+
 def _heartbeat(spec: dict[str, Any] | None) -> Heartbeat | None:
     if not spec:
         return None
@@ -339,4 +345,6 @@ def build(profile: Profile) -> Stack:
         network_policies=data.get("networkPolicies", {}).get("enabled", tier.network_policies),
         ui_from=tuple(data.get("networkPolicies", {}).get("uiFrom", [])),
         exposure=dict(data.get("exposure", {})),
+        grafana_dashboard_namespaces=_namespaces(data.get("grafana", {}).get("dashboardNamespaces", ())),
+        grafana=dict(data.get("grafana", {})),
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import exposure, paths, schemas, yamlio
+from .artifacts import grafana as grafana_settings
 from .errors import ObsgenError, ValidationErrors
 from .tiers import SCRAPE_JOBS
 
@@ -165,6 +166,7 @@ def check(data: dict[str, Any], source: str) -> None:
 
     problems += _extension_problems(data)
     problems += exposure.problems(data)
+    problems += grafana_settings.problems(data)
     if problems:
         raise ValidationErrors(source, problems)
 

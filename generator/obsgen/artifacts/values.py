@@ -13,7 +13,7 @@ from typing import Any
 from .. import contract, dashboards, exposure, network, rules, workloads
 from ..model import Stack
 from ..tiers import APP_INSTRUMENTATION
-from . import alertmanager, blackbox, instrumentation, logs_traces, otel, volumes
+from . import alertmanager, blackbox, grafana, instrumentation, logs_traces, otel, volumes
 
 _SPREAD_MODE = "ScheduleAnyway"
 
@@ -113,13 +113,25 @@ def _alertmanager(stack: Stack) -> dict[str, Any]:
     }
 
 
+def _dashboard_namespaces(spec: str | tuple[str, ...]) -> list[str]:
+    return ["ALL"] if spec == "all" else list(spec)
+
+
 def _grafana(stack: Stack) -> dict[str, Any]:
-    size = stack.tier.grafana_persistence_gi
+    spec = stack.grafana
+    # With an external database the state is there: no volume, and replicas
+    # may be more than one. Without it, one replica on SQLite (dashboards are
+    # provisioned, so a restart loses no configuration).
+    external = "database" in spec
+    size = 0 if external else stack.tier.grafana_persistence_gi
+    settings, secret_settings = grafana.settings(spec)
+    replicas = spec.get("replicas", 1)
     return {
         **_component(stack, "grafana", "visualisation"),
-        # One replica: several would need a shared database, and dashboards
-        # are provisioned, so a restart loses no configuration.
-        "replicas": 1,
+        "replicas": replicas,
+        "externalDatabase": external,
+        "settings": settings,
+        "secretSettings": secret_settings,
         "admin": {"existingSecret": stack.grafana_admin_secret, "userKey": "admin-user", "passwordKey": "admin-password"},
         # Grafana cannot see its siblings' values: the generator says which
         # log and trace stores exist, so their datasources (and links) appear.
@@ -129,9 +141,11 @@ def _grafana(stack: Stack) -> dict[str, Any]:
             "image": stack.images["grafanaDashboardSidecar"].as_values(),
             "label": dashboards.SIDECAR_LABEL,
             "labelValue": dashboards.SIDECAR_LABEL_VALUE,
+            # k8s-sidecar's NAMESPACE: ALL, or a list; empty is the release namespace.
+            "namespaces": _dashboard_namespaces(stack.grafana_dashboard_namespaces),
             "resources": stack.sizes["grafanaDashboardSidecar"].as_values(),
         },
-        **_ha(stack, 1),
+        **_ha(stack, replicas),
         "exposure": exposure.values("grafana", stack.exposure.get("grafana")),
     }
 
