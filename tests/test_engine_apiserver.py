@@ -35,7 +35,7 @@ POD_TEMPLATES = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 HELM_WARNING = re.compile(r'Warning: (.*?)"?$')
 # What `helm uninstall` leaves behind by design: helm.sh/resource-policy: keep
 # (the Grafana database volume and the admin password that goes with it).
-KEPT = {"PersistentVolumeClaim/obs-grafana", "Secret/obs-grafana-admin"}
+KEPT = {"PersistentVolumeClaim/obs-grafana"}
 
 
 @pytest.fixture(scope="module")

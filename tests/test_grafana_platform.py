@@ -19,6 +19,7 @@ PLATFORM = {
     "name": "platform-grafana",
     "extends": "enterprise",
     "grafana": {
+        "adminSecret": "grafana-admin",
         "dashboardNamespaces": "all",
         "replicas": 2,
         "settings": {
@@ -92,6 +93,11 @@ def test_dashboards_from_listed_namespaces_get_a_role_in_each(tmp_path):
     ("grafana", "field"),
     [
         pytest.param({"replicas": 2}, "grafana.replicas", id="replicas-without-database"),
+        pytest.param(
+            {"database": {"type": "postgres", "host": "pg:5432", "passwordSecret": {"name": "db", "key": "p"}}},
+            "grafana.adminSecret",
+            id="database-without-admin-secret",
+        ),
         pytest.param({"settings": {"database": {"type": "sqlite3"}}}, "grafana.settings.database", id="owned-section"),
         pytest.param({"settings": {"security": {"admin_password": "x"}}}, "grafana.settings.security.admin_password", id="admin-password"),
         pytest.param({"settings": {"server": {"root_url": "https://g"}}}, "grafana.settings.server.root_url", id="root-url"),

@@ -16,6 +16,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..tiers import Size
+
+# The init container that writes the admin password once: a shell and head.
+INIT_SIZE = Size("10m", "16Mi", "100m", "32Mi")
+
 OWNED = {
     "paths": "the chart lays the volumes out for its own paths",
     "database": "set grafana.database instead",
@@ -75,6 +80,8 @@ def problems(data: dict[str, Any]) -> list[tuple[str, str]]:
             if kind == "secretSettings":
                 for key in set(keys) & set(spec.get("settings", {}).get(section, {})):
                     found.append((f"grafana.secretSettings.{section}.{key}", "also given in grafana.settings; keep one"))
+    if "database" in spec and not spec.get("adminSecret"):
+        found.append(("grafana.adminSecret", "an external database needs the admin credentials in a Secret every replica reads"))
     if spec.get("replicas", 1) > 1 and "database" not in spec:
         found.append(("grafana.replicas", "more than one replica needs grafana.database: SQLite on a volume cannot be shared"))
     return found

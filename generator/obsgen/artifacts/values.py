@@ -130,6 +130,7 @@ def _grafana(stack: Stack) -> dict[str, Any]:
         **_component(stack, "grafana", "visualisation"),
         "replicas": replicas,
         "externalDatabase": external,
+        "adminPasswordInit": {"resources": grafana.INIT_SIZE.as_values()},
         "settings": settings,
         "secretSettings": secret_settings,
         "admin": {"existingSecret": stack.grafana_admin_secret, "userKey": "admin-user", "passwordKey": "admin-password"},
