@@ -12,6 +12,7 @@ namespace, and an ingress controller.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -207,3 +208,60 @@ def test_every_workload_of_the_table_has_edges_or_is_host_network():
     served = {w for edge in network.EDGES for w in network.BACKENDS[edge.service]}
     assert {w.name for w in WORKLOADS} - served - network.HOST_NETWORK == set()
     assert set(BY_NAME) >= network.HOST_NETWORK
+
+
+# --- the edges cover the wiring -----------------------------------------------------
+
+
+def _mounted_configmaps(pod_spec: dict[str, Any]) -> set[str]:
+    names = set()
+    for volume in pod_spec.get("volumes", []):
+        if "configMap" in volume:
+            names.add(volume["configMap"]["name"])
+        for source in volume.get("projected", {}).get("sources", []):
+            if "configMap" in source:
+                names.add(source["configMap"]["name"])
+    return names
+
+
+def client_connections(objects: list[dict[str, Any]]) -> set[tuple[str, str, str | None]]:
+    """(workload, contract Service, port name or None) for every in-cluster address a
+    workload is given: in its pod spec (env, args) and in the ConfigMaps it mounts."""
+    from tests.test_wiring import addresses
+
+    configmaps = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
+    by_service = {contract.service_name(key, RELEASE): key for key in contract.SERVICES}
+    found = set()
+    for obj in objects:
+        if obj["kind"] not in ("Deployment", "StatefulSet", "DaemonSet"):
+            continue
+        template = obj["spec"]["template"]
+        (workload,) = [w.name for w in WORKLOADS if dict(w.selector).items() <= template["metadata"]["labels"].items()]
+        mounted = [configmaps[name] for name in _mounted_configmaps(template["spec"]) if name in configmaps]
+        # An address in an environment variable is a connection only where a
+        # config or the args read that variable (the collector's roles share
+        # one environment, and each reads its part).
+        read = yaml.safe_dump(mounted) + yaml.safe_dump([c.get("args", []) for c in template["spec"]["containers"]])
+        spec = copy.deepcopy(template["spec"])
+        for container in spec["containers"]:
+            container["env"] = [e for e in container.get("env", []) if "value" not in e or e["name"] in read or ".svc" not in e["value"]]
+        sources = [{"kind": "PodSpec", "metadata": {"name": obj["metadata"]["name"]}, "spec": spec}, *mounted]
+        for hit in addresses(sources):
+            key = by_service.get(hit.host.rsplit(".", 1)[-1])
+            assert key, f"{workload}: {hit.text} names no contract Service"
+            port = next((name for name, number in contract.SERVICES[key].ports.items() if number == hit.port), None)
+            found.add((workload, key, port))
+    return found
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_every_connection_the_render_wires_is_an_edge(tier):
+    """The edges are not a second list to keep: every address the chart gives a
+    workload (test_wiring finds them) must be an edge of network.py."""
+    from tests.support.render import render_tier
+
+    connections = client_connections(list(render_tier(tier)))
+    assert connections or tier == "basic"
+    for workload, service, port in sorted(connections, key=str):
+        ports = {p for e in network.EDGES if e.client == workload and e.service == service for p in e.ports}
+        assert ports and (port is None or port in ports), f"{workload} is wired to {service}:{port} but no edge allows it"
