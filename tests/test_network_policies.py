@@ -13,6 +13,7 @@ namespace, and an ingress controller.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -251,6 +252,27 @@ def client_connections(objects: list[dict[str, Any]]) -> set[tuple[str, str, str
             assert key, f"{workload}: {hit.text} names no contract Service"
             port = next((name for name, number in contract.SERVICES[key].ports.items() if number == hit.port), None)
             found.add((workload, key, port))
+    found |= _scrapes(objects, by_service)
+    return found
+
+
+def _scrapes(objects: list[dict[str, Any]], by_service: dict[str, str]) -> set[tuple[str, str, str | None]]:
+    """Prometheus' Kubernetes-discovered jobs: every Service of the release a job
+    keeps (by name, and port name where the rule says) is a connection too."""
+    found = set()
+    config = yaml.safe_load(
+        next(o for o in objects if o["kind"] == "ConfigMap" and "prometheus.yml" in o.get("data", {}))["data"]["prometheus.yml"]
+    )
+    for job in config.get("scrape_configs", []):
+        for rule in job.get("relabel_configs", []):
+            sources = rule.get("source_labels", [])
+            if rule.get("action") != "keep" or not sources or sources[0] != "__meta_kubernetes_service_name":
+                continue
+            name_regex, _, port_regex = rule["regex"].partition(";")
+            for name, key in by_service.items():
+                if name in {o["metadata"]["name"] for o in objects if o["kind"] == "Service"} and re.fullmatch(name_regex, name):
+                    ports = [p for p in contract.SERVICES[key].ports if not port_regex or re.fullmatch(port_regex, p)]
+                    found |= {("prometheus", key, p) for p in ports}
     return found
 
 

@@ -40,6 +40,10 @@ class Edge:
 
 _LOKI = ("loki", "lokiRead", "lokiWrite", "lokiBackend")
 _SCRAPED = (
+    # Each Prometheus replica scrapes every replica, itself included.
+    ("prometheus", ("http",)),
+    # On the host network no policy applies; listed so the edges stay complete.
+    ("nodeExporter", ("metrics",)),
     ("alertmanager", ("http",)),
     ("blackboxExporter", ("http",)),
     ("kubeStateMetrics", ("http-metrics", "telemetry")),
@@ -49,6 +53,7 @@ _SCRAPED = (
     ("lokiWrite", ("http",)),
     ("lokiBackend", ("http",)),
     ("tempo", ("http",)),
+    ("tempoHeadless", ("http",)),
     ("jaeger", ("metrics",)),
 )
 
