@@ -3,7 +3,7 @@ recording rules, on a synthetic TSDB of about 100k series.
 
     .venv/bin/python benchmarks/dashboard_latency.py   # writes benchmarks/reports/dashboard-latency.md
 
-Data: the enterprise tier with ten services (six OTel, four classic), twenty
+Data: the enterprise tier (every control-plane job on) with ten services (six OTel, four classic), twenty
 SLOs, twenty nodes and 300 pods redeployed every 28 h. Raw series are what
 the exporters and services expose; recorded series are what the generated
 rules record. Both are backfilled with `promtool tsdb create-blocks-from
@@ -104,7 +104,15 @@ def profile(services: int) -> dict[str, Any]:
                 {"name": "basket", "metric": "shop_basket_value_euros", "type": "gauge", "aggregation": "avg", "unit": "currencyEUR"},
             ]
         out.append(svc)
-    return {"name": "bench", "extends": "enterprise", "defaultTeam": "platform", "teams": [{"name": "platform"}], "services": out}
+    return {
+        "name": "bench",
+        "extends": "enterprise",
+        # Every control-plane job on, so the control-plane dashboard has all its rows.
+        "controlPlane": {"apiserver": True, "coreDns": True, "etcd": True, "kubeScheduler": True, "kubeControllerManager": True},
+        "defaultTeam": "platform",
+        "teams": [{"name": "platform"}],
+        "services": out,
+    }
 
 
 # --- synthetic raw series --------------------------------------------------------------
@@ -372,6 +380,48 @@ def platform_series(data: Data, stack: Stack, start: int, end: int) -> None:
                     "request_operation": "create",
                 }
                 data.family("pod_security_evaluations_total").add(labels, start, end, counter(0.01, start))
+
+
+def _histogram(
+    data: Data, name: str, labels: dict[str, str], shares: tuple[tuple[float, float], ...], rate: float, start: int, end: int
+) -> None:
+    """Cumulative buckets of a classic histogram: (bound, share at or below it)."""
+    for bound, share in (*shares, (math.inf, 1.0)):
+        le = "+Inf" if bound == math.inf else repr(float(bound))
+        data.family(f"{name}_bucket").add({**labels, "le": le}, start, end, counter(rate * share, start))
+    data.family(f"{name}_count").add(labels, start, end, counter(rate, start))
+
+
+def control_plane_series(data: Data, start: int, end: int) -> None:
+    """Three control-plane nodes: API server latency and client certificates,
+    etcd, CoreDNS, the scheduler and controller manager, kubelet certificates."""
+    api = {"job": "apiserver"}
+    for verb in ("GET", "LIST", "POST", "PUT", "PATCH", "DELETE"):
+        for resource in ("pods", "deployments", "services", "configmaps", "secrets", "nodes"):
+            shares = ((0.05, 0.7), (0.1, 0.9), (0.25, 0.97), (0.5, 0.99), (1.0, 0.998), (2.5, 1.0))
+            _histogram(data, "apiserver_request_duration_seconds", {**api, "verb": verb, "resource": resource}, shares, 1.0, start, end)
+    shares = ((86400.0, 0.0), (604800.0, 0.01), (2592000.0, 0.1), (31104000.0, 1.0))
+    _histogram(data, "apiserver_client_certificate_expiration_seconds", api, shares, 0.5, start, end)
+    for k in range(3):
+        etcd = {"job": "etcd", "pod": f"etcd-cp-{k}", "instance": f"10.0.0.{k + 1}:2381"}
+        data.family("etcd_server_has_leader").add(etcd, start, end, lambda t: 1)
+        data.family("etcd_server_leader_changes_seen_total").add(etcd, start, end, counter(1 / DAY, start))
+        data.family("etcd_mvcc_db_total_size_in_bytes").add(etcd, start, end, gauge(2e8, 0.1))
+        shares = ((0.001, 0.2), (0.002, 0.5), (0.004, 0.8), (0.008, 0.95), (0.016, 0.99), (0.032, 0.999), (0.064, 1.0))
+        for name in ("etcd_disk_wal_fsync_duration_seconds", "etcd_disk_backend_commit_duration_seconds"):
+            _histogram(data, name, etcd, shares, 20.0, start, end)
+        for job in ("kube-scheduler", "kube-controller-manager"):
+            data.family("up").add({"job": job, "pod": f"{job}-cp-{k}", "instance": f"10.0.0.{k + 1}"}, start, end, lambda t: 1)
+    for k in range(2):
+        dns = {"job": "coredns", "pod": f"coredns-{k}", "server": "dns://:53", "zone": "."}
+        for rcode, share in (("NOERROR", 0.7), ("NXDOMAIN", 0.299), ("SERVFAIL", 0.001)):
+            data.family("coredns_dns_responses_total").add({**dns, "rcode": rcode}, start, end, counter(50 * share, start))
+        shares = ((0.00025, 0.3), (0.0005, 0.6), (0.001, 0.85), (0.002, 0.95), (0.004, 0.98), (0.008, 0.99), (0.016, 0.995), (0.032, 1.0))
+        _histogram(data, "coredns_dns_request_duration_seconds", {**dns, "type": "A"}, shares, 50.0, start, end)
+    for n in range(20):
+        node = {"job": "kubelet", "node": f"node-{n:02d}"}
+        data.family("kubelet_certificate_manager_client_ttl_seconds").add(node, start, end, lambda t: 2e7 - (t - start))
+        data.family("kubelet_certificate_manager_server_ttl_seconds").add(node, start, end, lambda t: 2.5e7 - (t - start))
 
 
 # --- recording rules: inlining and synthesis ----------------------------------------------
@@ -737,6 +787,7 @@ def main() -> int:
     node_series(raw, 20, start, end)
     pod_series(raw, args.pods, args.generations, 4, start, end)
     platform_series(raw, stack, start, end)
+    control_plane_series(raw, start, end)
     facts["raw_series"], raw_samples = raw.counts()
     files = raw.write(tmp, "raw", PARTS)
     facts["generate_s"] = time.monotonic() - started
