@@ -16,6 +16,7 @@ from tests.support.render import (
     RenderError,
     configmap_file,
     helm_template,
+    render_profile,
     render_tier,
     split,
 )
@@ -154,12 +155,7 @@ teams:
 
 
 def test_every_receiver_type_passes_amtool_with_credentials_from_files(tmp_path):
-    from obsgen import generate
-
-    source = tmp_path / "every-receiver.yaml"
-    source.write_text(RECEIVERS_PROFILE)
-    generate.write(generate.plan_profile(source, tmp_path))
-    objects = split(helm_template(values=(tmp_path / "every-receiver.yaml",)))
+    objects = render_profile(RECEIVERS_PROFILE, tmp_path)
     text = configmap_file(objects, "obs-alertmanager-config", "alertmanager.yml")
     config = yaml.safe_load(text)
     (critical,) = [r for r in config["receivers"] if r["name"] == "platform-critical"]
@@ -209,16 +205,11 @@ controlPlane: {apiserver: true, etcd: true, kubeScheduler: true, kubeControllerM
 
 
 def test_control_plane_jobs_are_opt_in_and_pass_promtool(tmp_path):
-    from obsgen import generate
-
     jobs = {"apiserver": "apiserver", "etcd": "etcd", "kubeScheduler": "kube-scheduler", "kubeControllerManager": "kube-controller-manager"}
     for tier in TIERS:
         scrape = yaml.safe_load((ROOT / "values" / f"{tier}.yaml").read_text())["prometheus"]["scrapeJobs"]
         assert not any(scrape[key]["enabled"] for key in ("etcd", "kubeScheduler", "kubeControllerManager")), tier
-    source = tmp_path / "control-plane.yaml"
-    source.write_text(CONTROL_PLANE_PROFILE)
-    generate.write(generate.plan_profile(source, tmp_path))
-    objects = split(helm_template(values=(tmp_path / "control-plane.yaml",)))
+    objects = render_profile(CONTROL_PLANE_PROFILE, tmp_path)
     config = yaml.safe_load(configmap_file(objects, "obs-prometheus-config", "prometheus.yml"))
     names = {job["job_name"] for job in config["scrape_configs"]}
     assert set(jobs.values()) <= names and "coredns" not in names  # coreDns follows its tier (intermediate)

@@ -11,15 +11,12 @@ kubeconform has no schema for them.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import yaml
 
-from obsgen import generate
 from tests.support import k8s
-from tests.support.render import ROOT, RenderError, helm_template, split
+from tests.support.cli import obsgen, refused_naming
+from tests.support.render import ROOT, RenderError, helm_template, profile_values, split
 
 URLS = {
     "grafana": "https://grafana.acme.example",
@@ -49,11 +46,7 @@ PROFILE = {
 
 @pytest.fixture(scope="module")
 def exposed(tmp_path_factory):
-    out = tmp_path_factory.mktemp("exposed")
-    source = out / "exposed-profile.yaml"
-    source.write_text(yaml.safe_dump(PROFILE))
-    generate.write(generate.plan_profile(source, out))
-    values = out / "exposed.yaml"
+    values = profile_values(PROFILE, tmp_path_factory.mktemp("exposed"))
     return yaml.safe_load(values.read_text()), split(helm_template(values=(values,)))
 
 
@@ -135,8 +128,8 @@ def test_without_exposure_nothing_is_exposed():
 def test_bad_exposure_is_refused_in_one_line(exposure, field, tmp_path):
     source = tmp_path / "bad.yaml"
     source.write_text(yaml.safe_dump({"name": "bad", "extends": "basic", "exposure": exposure}))
-    proc = subprocess.run([sys.executable, "-m", "obsgen.cli", "validate", str(source)], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr and field in proc.stderr, proc.stderr
+    proc = obsgen("validate", str(source))
+    assert refused_naming(proc, field), proc.stderr
 
 
 def test_an_ingress_without_a_url_fails_the_render(tmp_path):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -18,14 +17,9 @@ import yaml
 
 from obsgen import generate, promql, yamlio
 from obsgen.profile import load_builtin
+from tests.support.cli import OBSGEN, obsgen
 from tests.support.render import RenderError, helm_template
 from tests.support.tools import ROOT, tool
-
-OBSGEN = [sys.executable, "-m", "obsgen.cli"]
-
-
-def obsgen(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([*OBSGEN, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def assert_refused(proc: subprocess.CompletedProcess, *fragments: str) -> None:

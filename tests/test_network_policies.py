@@ -22,7 +22,7 @@ import yaml
 from obsgen import contract, network
 from obsgen.workloads import BY_NAME, WORKLOADS
 from tests.support import k8s
-from tests.support.render import NAMESPACE, RELEASE, ROOT, TIERS, helm_template, split
+from tests.support.render import NAMESPACE, RELEASE, ROOT, TIERS, helm_template, render_profile, split
 
 INGRESS_NS = "ingress-nginx"
 UI_FROM = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": INGRESS_NS}}}]
@@ -30,22 +30,9 @@ APP = {"namespace": "shop", "labels": {"app": "checkout"}}
 UI_POD = {"namespace": INGRESS_NS, "labels": {"app.kubernetes.io/name": "ingress-nginx"}}
 
 
-def _render(tier: str, tmp_path, **extra: Any) -> list[dict[str, Any]]:
-    overlay = tmp_path / "np.yaml"
-    overlay.write_text(yaml.safe_dump({"networkPolicies": {"enabled": True, "uiFrom": UI_FROM}, **extra}))
-    # The chart renders what obsgen decided; enabling them below advanced is
-    # the profile's job, so the lower tiers are generated with the switch on.
-    values = ROOT / "values" / f"{tier}.yaml"
-    return split(helm_template(values=(values, overlay)))
-
-
 def _generated(tier: str, tmp_path) -> list[dict[str, Any]]:
-    from obsgen import generate
-
-    source = tmp_path / f"np-{tier}.yaml"
-    source.write_text(yaml.safe_dump({"name": f"np-{tier}", "extends": tier, "networkPolicies": {"enabled": True, "uiFrom": UI_FROM}}))
-    generate.write(generate.plan_profile(source, tmp_path))
-    return split(helm_template(values=(tmp_path / f"np-{tier}.yaml",)))
+    """The tier with NetworkPolicies switched on (the profile's job below advanced) and the UIs opened to the ingress controller."""
+    return render_profile({"name": f"np-{tier}", "extends": tier, "networkPolicies": {"enabled": True, "uiFrom": UI_FROM}}, tmp_path)
 
 
 def _matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
@@ -173,16 +160,8 @@ def test_policies_allow_exactly_the_edges(tier, tmp_path):
 
 
 def test_a_jaeger_stack_too(tmp_path):
-    from obsgen import generate
-
-    source = tmp_path / "np-jaeger.yaml"
-    source.write_text(
-        yaml.safe_dump(
-            {"name": "np-jaeger", "extends": "advanced", "traces": {"backend": "jaeger"}, "networkPolicies": {"uiFrom": UI_FROM}}
-        )
-    )
-    generate.write(generate.plan_profile(source, tmp_path))
-    _check(split(helm_template(values=(tmp_path / "np-jaeger.yaml",))))
+    profile = {"name": "np-jaeger", "extends": "advanced", "traces": {"backend": "jaeger"}, "networkPolicies": {"uiFrom": UI_FROM}}
+    _check(render_profile(profile, tmp_path))
 
 
 def test_on_from_advanced_off_below():

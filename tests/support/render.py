@@ -80,3 +80,21 @@ def pod_specs(objects) -> list[tuple[str, dict[str, Any]]]:
         if o["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
             out.append((f"{o['kind']}/{o['metadata']['name']}", o["spec"]["template"]["spec"]))
     return out
+
+
+def profile_values(profile: dict[str, Any] | str, directory: Path) -> Path:
+    """Values generated from a profile (a mapping, or its YAML text), as `obsgen generate` writes them."""
+    from obsgen import generate
+
+    text = profile if isinstance(profile, str) else yaml.safe_dump(profile)
+    source = directory / "profiles" / "profile.yaml"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text(text)
+    (out,) = generate.plan_profile(source, directory)
+    generate.write([out])
+    return out.path
+
+
+def render_profile(profile: dict[str, Any] | str, directory: Path) -> list[dict[str, Any]]:
+    """The objects Helm renders from a profile's generated values."""
+    return split(helm_template(values=(profile_values(profile, directory),)))

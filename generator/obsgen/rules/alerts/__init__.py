@@ -1,7 +1,7 @@
 """The alert catalogue: every alert obs can generate, one table split by area.
 
 Each area module (kubernetes, nodes, control_plane, services, dependencies,
-telemetry_pipeline, self_monitoring) lists its entries (spec.AlertSpec);
+telemetry_pipeline, scraping) lists its entries (spec.AlertSpec);
 this module joins them and turns the entries a stack generates into rules.
 """
 
@@ -13,12 +13,12 @@ from ... import gates
 from ...model import Dependency, Service, Stack
 from .. import recordings as rec
 from ..types import AlertRule, RuleGroup
-from . import control_plane, dependencies, kubernetes, nodes, self_monitoring, services, telemetry_pipeline
+from . import control_plane, dependencies, kubernetes, nodes, scraping, services, telemetry_pipeline
 from .spec import MIN_REQUEST_RATE, NAMES, AlertSpec
 
 __all__ = ["CATALOGUE", "MIN_REQUEST_RATE", "SOURCES", "AlertSpec"]
 
-AREAS = (kubernetes, nodes, control_plane, services, dependencies, telemetry_pipeline, self_monitoring)
+AREAS = (kubernetes, nodes, control_plane, services, dependencies, telemetry_pipeline, scraping)
 CATALOGUE: tuple[AlertSpec, ...] = tuple(spec for area in AREAS for spec in area.ALERTS)
 # Where each entry is written, for the runbook pages.
 SOURCES: dict[str, str] = {

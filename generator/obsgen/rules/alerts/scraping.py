@@ -1,4 +1,7 @@
-"""Alert catalogue: What Prometheus sees of its own scraping: targets it cannot reach and series it cannot keep.
+"""Alert catalogue: what Prometheus sees of its own scraping: targets it cannot
+reach and series it cannot keep. (The alerting pipeline's health, Watchdog
+included, is rules/self_monitoring.py: rules of every tier, not catalogue
+entries.)
 
 Entries as described in rules/alerts/__init__.py; the order here is the
 order of the rules in their group."""
