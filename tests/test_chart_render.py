@@ -136,6 +136,10 @@ def test_single_alertmanager_in_ha_mode_fails_with_a_readable_message(helm):
 RECEIVERS_PROFILE = """\
 name: every-receiver
 extends: intermediate
+exposure:
+  grafana: {externalUrl: "https://grafana.example.com"}
+  prometheus: {externalUrl: "https://prometheus.example.com"}
+  alertmanager: {externalUrl: "https://alertmanager.example.com"}
 alerts:
   heartbeat: {secretRef: {name: heartbeat, key: url}, interval: 2m}
 teams:

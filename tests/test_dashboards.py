@@ -28,8 +28,11 @@ import yaml
 
 from obsgen import dashboards, generate, model, rules
 from obsgen.dashboards import catalogue, render, sources
+from obsgen.dashboards.runbooks import FOLDER as runbook_pages_folder
 from obsgen.model import Stack
 from obsgen.profile import load, load_builtin
+from obsgen.rules import known_alerts
+from obsgen.rules.types import runbook_uid
 from tests.support.render import CHART, ROOT, TIERS, find, helm_template, render_tier, split
 from tests.support.tools import tool
 
@@ -177,6 +180,10 @@ def panel_problems(document: dict[str, Any]) -> list[str]:
     problems = []
     for panel in dashboards.panels(document):
         title = f"{document['uid']} / {panel.get('title')}"
+        if panel["type"] == "text":
+            if not panel["options"]["content"].strip():
+                problems.append(f"{title}: an empty text panel")
+            continue
         if not panel.get("fieldConfig", {}).get("defaults", {}).get("unit"):
             problems.append(f"{title}: no unit")
         for ref in [panel.get("datasource")] + [t.get("datasource") for t in panel.get("targets", [])]:
@@ -206,13 +213,15 @@ def test_dashboards_follow_the_conventions(name, stack):
     built = dashboards.build(stack)
     uids = [b.uid for b in built]
     assert len(uids) == len(set(uids)), f"duplicate uids: {uids}"
-    assert set(uids) <= KNOWN_UIDS, "uids are stable: a new dashboard gets its constant in catalogue.py"
+    runbook_pages = {runbook_uid(name) for name in known_alerts()}
+    assert set(uids) <= KNOWN_UIDS | runbook_pages, "uids are stable: a new dashboard gets its constant in catalogue.py"
+    assert runbook_pages & set(uids), "every stack has alerts, so runbook pages"
     problems = []
     for b in built:
         doc = json.loads(b.text)
         assert doc == b.document
         assert doc["uid"] == b.uid and doc["title"] == b.title and doc["editable"] is False
-        assert "obs" in doc["tags"] and doc["refresh"] in render.REFRESH_INTERVALS
+        assert ("obs" if b.folder != runbook_pages_folder else "obs-runbook") in doc["tags"] and doc["refresh"] in render.REFRESH_INTERVALS
         ids = [p["id"] for p in doc["panels"]]
         assert len(ids) == len(set(ids)), f"{b.uid}: duplicate panel ids"
         names = [v["name"] for v in doc["templating"]["list"]]
@@ -289,10 +298,10 @@ def test_dashboards_per_tier():
     wanted: set[str] = set()
     for tier in TIERS:
         wanted |= expected[tier]
-        got = {b.uid for b in dashboards.build(fixture_stack(tier))} - {catalogue.SLO}
+        got = {b.uid for b in dashboards.build(fixture_stack(tier)) if b.folder != runbook_pages_folder} - {catalogue.SLO}
         assert got == wanted, tier
     # Without services there is no RED, dependency or business dashboard.
-    assert {b.uid for b in dashboards.build(model.build(load_builtin("enterprise")))} == {
+    assert {b.uid for b in dashboards.build(model.build(load_builtin("enterprise"))) if b.folder != runbook_pages_folder} == {
         catalogue.STACK_HEALTH,
         catalogue.USE,
         catalogue.CONTROL_PLANE,

@@ -107,3 +107,63 @@ def test_the_chart_refuses_replicas_without_a_database(tmp_path):
     overlay.write_text(yaml.safe_dump({"grafana": {"replicas": 2}}))
     with pytest.raises(RenderError, match="external database"):
         helm_template(values=(ROOT / "values" / "basic.yaml", overlay))
+
+
+def _container(deployment: dict, name: str) -> dict:
+    (container,) = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == name]
+    return container
+
+
+def _mounts(container: dict) -> dict[str, dict]:
+    return {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+
+
+@pytest.mark.parametrize("admin_secret", [None, "grafana-admin"], ids=["made-in-pod", "existing-secret"])
+def test_datasources_from_listed_namespaces_reach_grafana_and_reload_it(admin_secret, tmp_path):
+    grafana = {"datasourceNamespaces": ["team-a"], **({"adminSecret": admin_secret} if admin_secret else {})}
+    objects = render_profile({"name": "ds", "extends": "basic", "grafana": grafana}, tmp_path)
+    deployment = _grafana(objects)
+    pod = deployment["spec"]["template"]["spec"]
+    main, sidecar = _container(deployment, "grafana"), _container(deployment, "datasource-sidecar")
+    env = {e["name"]: e for e in sidecar["env"]}
+    main_env = {e["name"]: e for e in main["env"]}
+    assert env["LABEL"]["value"] == "grafana_datasource" and env["RESOURCE"]["value"] == "configmap"
+    assert env["NAMESPACE"]["value"] == "monitoring,team-a"
+    # The sidecar writes where Grafana reads datasources, on a volume both mount,
+    # and obs's own datasources stay in that directory.
+    folder = env["FOLDER"]["value"]
+    assert folder == main_env["GF_PATHS_PROVISIONING"]["value"] + "/datasources"
+    assert _mounts(sidecar)[folder]["name"] == _mounts(main)[folder]["name"]
+    assert _mounts(main)[f"{folder}/obs.yaml"]["subPath"] == "obs.yaml"
+    # After a change it asks this pod's Grafana to reload, as the admin Grafana has.
+    port = next(p["containerPort"] for p in main["ports"] if p["name"] == "http")
+    assert env["REQ_URL"]["value"] == f"http://localhost:{port}/api/admin/provisioning/datasources/reload"
+    assert env["REQ_METHOD"]["value"] == "POST"
+    assert env["REQ_USERNAME"].get("value", env["REQ_USERNAME"].get("valueFrom")) == main_env["GF_SECURITY_ADMIN_USER"].get(
+        "value", main_env["GF_SECURITY_ADMIN_USER"].get("valueFrom")
+    )
+    if admin_secret:
+        assert env["REQ_PASSWORD"]["valueFrom"] == main_env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"]
+    else:
+        password_file = main_env["GF_SECURITY_ADMIN_PASSWORD__FILE"]["value"]
+        assert env["REQ_PASSWORD_FILE"]["value"] == password_file
+        (init,) = pod["initContainers"]
+        assert password_file in init["command"][-1]
+        directory = password_file.rsplit("/", 1)[0]
+        assert _mounts(sidecar)[directory]["name"] == _mounts(init)[directory]["name"] and _mounts(sidecar)[directory]["readOnly"]
+    roles = {o["metadata"]["namespace"]: o for o in objects if o["kind"] == "Role" and o["metadata"]["name"] == "obs-grafana"}
+    assert set(roles) == {"monitoring", "team-a"}
+    assert roles["team-a"]["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]
+    ports = [p["name"] for c in pod["containers"] for p in c.get("ports", [])]
+    assert len(ports) == len(set(ports))
+    for version in k8s.K8S_VERSIONS:
+        assert k8s.problems(objects, version) == []
+
+
+def test_datasources_from_every_namespace_and_none_by_default(tmp_path):
+    objects = render_profile({"name": "ds-all", "extends": "basic", "grafana": {"datasourceNamespaces": "all"}}, tmp_path / "all")
+    assert {"name": "NAMESPACE", "value": "ALL"} in _container(_grafana(objects), "datasource-sidecar")["env"]
+    assert [o for o in objects if o["kind"] == "ClusterRole" and o["metadata"]["name"].startswith("obs-grafana")]
+    default = render_profile({"name": "ds-none", "extends": "basic"}, tmp_path / "none")
+    names = [c["name"] for c in _grafana(default)["spec"]["template"]["spec"]["containers"]]
+    assert names == ["grafana", "dashboard-sidecar"]

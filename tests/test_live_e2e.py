@@ -22,7 +22,10 @@ Both scenarios run at the same time on one stack, on different services:
    and never reaches the webhook, even after its grouping wait.
 3. The dead man's switch: the always-firing Watchdog reaches the heartbeat
    webhook of the profile (alerts.heartbeat) every minute, and no team.
-4. `obsgen report` (the CLI) against that Prometheus shows the SLO burning:
+4. The links in those notifications are the profile's external URLs:
+   Alertmanager's own, Prometheus' generator link, and Grafana's dashboard
+   and runbook pages in the annotations.
+5. `obsgen report` (the CLI) against that Prometheus shows the SLO burning:
    `critical`, or `breach` once the 30d sums (5m-aligned) include the burn
    and the young stack's budget is gone; either way the 1h burn rate is
    above the page threshold.
@@ -56,9 +59,10 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import yaml
 
 from tests.support.live_scenarios import HARD_DOWN_ALERTS, PAGE, TWIN, HardDown, SLOBurn, hard_down, slo_burn
-from tests.support.live_stack import live_stack
+from tests.support.live_stack import LIVE_PROFILE, live_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -118,7 +122,22 @@ def test_faults_reach_the_webhook_and_the_report(tmp_path):
     assert {n.path for n in beats} == {"/heartbeat/url"}, {n.path for n in beats}
     assert len(beats) >= 2 and beats[-1].arrived - beats[0].arrived >= 50, [round(n.arrived - beats[0].arrived) for n in beats]
 
-    # 4. The report shows the SLO burning at or above the page rate.
+    # 4. Links in what the real engines sent resolve outside the cluster: the
+    # UIs' external URLs of the profile, through --web.external-url (Alertmanager's
+    # links, Prometheus' generator links) and the rules' annotations (Grafana).
+    urls = {ui: spec["externalUrl"] for ui, spec in yaml.safe_load(LIVE_PROFILE.read_text())["exposure"].items()}
+    team_notifications = [n for n in notifications if n.path != "/heartbeat/url"]
+    assert team_notifications
+    for n in notifications:
+        assert n.body["externalURL"] == urls["alertmanager"], n.body["externalURL"]
+        for alert in n.body["alerts"]:
+            assert alert["generatorURL"].startswith(urls["prometheus"] + "/"), alert["generatorURL"]
+            for key in ("runbook_url", "dashboard_url"):
+                if key in alert["annotations"]:
+                    assert alert["annotations"][key].startswith(urls["grafana"] + "/d/"), (key, alert["annotations"][key])
+    assert all("runbook_url" in a["annotations"] for n in team_notifications for a in n.body["alerts"])
+
+    # 5. The report shows the SLO burning at or above the page rate.
     assert burn.report is not None and burn.report["entry"] is not None, burn.report
     entry = burn.report["entry"]
     assert entry["status"] in ("critical", "breach"), entry

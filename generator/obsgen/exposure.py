@@ -44,9 +44,38 @@ def values(ui: str, spec: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def problems(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """What the chart would refuse at render time, said at generate time."""
+# What a notification links, by the UI that serves it (Alertmanager's default
+# templates and the annotations the rules write).
+_NOTIFICATION_LINKS = {
+    "grafana": "the alerts' dashboard and runbook links",
+    "alertmanager": "the alert list and silence links of Alertmanager's templates",
+    "prometheus": "each alert's source (generator) link",
+}
+
+
+def link_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Notifications that leave the cluster must carry links that resolve
+    there: once a team declares receivers, every UI a notification links
+    needs its external URL (an absolute alerts.dashboardBaseUrl stands in
+    for Grafana's)."""
+    if not any(team.get("receivers") for team in data.get("teams", [])):
+        return []
+    exposure = data.get("exposure", {})
     found = []
+    for ui, links in _NOTIFICATION_LINKS.items():
+        if exposure.get(ui, {}).get("externalUrl"):
+            continue
+        if ui == "grafana" and data.get("alerts", {}).get("dashboardBaseUrl"):
+            continue
+        reason = f"teams declare receivers, so notifications carry {links}: without {ui}'s external URL they point inside the cluster"
+        found.append((f"exposure.{ui}.externalUrl", reason))
+    return found
+
+
+def problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the chart would refuse at render time, or what would send broken
+    links, said at generate time."""
+    found = link_problems(data)
     for ui, spec in data.get("exposure", {}).items():
         url = spec["externalUrl"]
         if "ingress" in spec and url.startswith("https://") and not spec["ingress"].get("tlsSecret"):

@@ -16,7 +16,7 @@ from .artifacts import instrumentation
 from .artifacts import values as values_artifact
 from .errors import ObsgenError, ValidationErrors
 from .profile import Profile, builtin_names, builtin_path, load, load_builtin
-from .rules import runbooks, slo
+from .rules import runbooks
 
 DEFAULT_TIER = "basic"  # the chart's own values.yaml: `helm install` without -f
 COMMAND = "obsgen generate  (or: make generate)"
@@ -74,11 +74,7 @@ def chart_schema_text() -> str:
 
 def plan_runbooks() -> list[Output]:
     """docs/runbooks: a page per alert, and an index."""
-    stacks = {tier: model.builtin_stack(tier) for tier in builtin_names()}
-    # SLO alerts exist only per declared SLO, which built-in profiles lack;
-    # the SLO engine names one example of each.
-    slo_rules = [(rule, tier, "generator/obsgen/rules/slo/alerts.py") for rule, tier in slo.catalogue()]
-    all_pages = runbooks.pages(stacks, slo_rules)
+    all_pages = runbooks.all_pages()
     outputs = [Output(paths.RUNBOOKS / f"{page.name}.md", runbooks.render(page)) for page in all_pages]
     outputs.append(Output(paths.RUNBOOKS / "README.md", runbooks.index(all_pages)))
     return outputs

@@ -128,7 +128,7 @@ class Stack:
     source: Path = Path("profile.yaml")  # the profile file, for error messages
     alerts_disabled: frozenset[str] = frozenset()
     alert_overrides: dict[str, AlertOverride] = field(default_factory=dict)
-    runbook_base_url: str = "docs/runbooks"
+    runbook_base_url: str = ""  # empty: the runbook pages Grafana serves
     dashboard_base_url: str = ""
     rules_format: str = "configmap"
     policy_team: str = ""
@@ -156,6 +156,8 @@ class Stack:
     ui_from: tuple[dict[str, Any], ...] = ()  # NetworkPolicy peers that may reach the UIs
     exposure: dict[str, dict[str, Any]] = field(default_factory=dict)  # per UI, as the profile gives it (exposure.py)
     grafana_dashboard_namespaces: str | tuple[str, ...] = ()  # "all", or namespaces; (): the release's
+    grafana_datasource_namespaces: str | tuple[str, ...] | None = None  # as above; None: no datasource sidecar
+    web: dict[str, Any] = field(default_factory=dict)  # the profile's `web` (web.py)
     grafana: dict[str, Any] = field(default_factory=dict)  # the profile's grafana section (artifacts/grafana.py)
 
     def enabled(self, component: str) -> bool:
@@ -251,6 +253,11 @@ def _log_export(spec: dict[str, Any] | None) -> dict[str, str]:
     return {"url": spec["url"], "existingSecret": spec["existingSecret"], "index": spec.get("index", "obs-logs")}
 
 
+def _datasource_namespaces(grafana: dict[str, Any]) -> str | tuple[str, ...] | None:
+    """None unless the profile asks for the datasource sidecar."""
+    return _namespaces(grafana["datasourceNamespaces"]) if "datasourceNamespaces" in grafana else None
+
+
 def _namespaces(spec: str | list[str]) -> str | tuple[str, ...]:
     return spec if isinstance(spec, str) else tuple(spec)
 
@@ -321,7 +328,7 @@ def build(profile: Profile) -> Stack:
         source=profile.source,
         alerts_disabled=frozenset(alerts.get("disabled", [])),
         alert_overrides=_overrides(alerts.get("overrides", {})),
-        runbook_base_url=alerts.get("runbookBaseUrl", "docs/runbooks").rstrip("/"),
+        runbook_base_url=alerts.get("runbookBaseUrl", "").rstrip("/"),
         # Grafana's external URL makes the alerts' dashboard links absolute.
         dashboard_base_url=alerts.get("dashboardBaseUrl", data.get("exposure", {}).get("grafana", {}).get("externalUrl", "")).rstrip("/"),
         rules_format=data.get("rules", {}).get("format", "configmap"),
@@ -346,5 +353,7 @@ def build(profile: Profile) -> Stack:
         ui_from=tuple(data.get("networkPolicies", {}).get("uiFrom", [])),
         exposure=dict(data.get("exposure", {})),
         grafana_dashboard_namespaces=_namespaces(data.get("grafana", {}).get("dashboardNamespaces", ())),
+        grafana_datasource_namespaces=_datasource_namespaces(data.get("grafana", {})),
+        web=dict(data.get("web", {})),
         grafana=dict(data.get("grafana", {})),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import contract, dashboards, exposure, network, rules, workloads
+from .. import contract, dashboards, exposure, network, rules, web, workloads
 from ..model import Stack
 from ..tiers import APP_INSTRUMENTATION
 from . import alertmanager, blackbox, grafana, instrumentation, logs_traces, otel, volumes
@@ -113,7 +113,7 @@ def _alertmanager(stack: Stack) -> dict[str, Any]:
     }
 
 
-def _dashboard_namespaces(spec: str | tuple[str, ...]) -> list[str]:
+def _sidecar_namespaces(spec: str | tuple[str, ...]) -> list[str]:
     return ["ALL"] if spec == "all" else list(spec)
 
 
@@ -143,8 +143,14 @@ def _grafana(stack: Stack) -> dict[str, Any]:
             "label": dashboards.SIDECAR_LABEL,
             "labelValue": dashboards.SIDECAR_LABEL_VALUE,
             # k8s-sidecar's NAMESPACE: ALL, or a list; empty is the release namespace.
-            "namespaces": _dashboard_namespaces(stack.grafana_dashboard_namespaces),
+            "namespaces": _sidecar_namespaces(stack.grafana_dashboard_namespaces),
             "resources": stack.sizes["grafanaDashboardSidecar"].as_values(),
+        },
+        "datasourceSidecar": {
+            "enabled": stack.grafana_datasource_namespaces is not None,
+            "label": dashboards.DATASOURCE_SIDECAR_LABEL,
+            "labelValue": dashboards.SIDECAR_LABEL_VALUE,
+            "namespaces": _sidecar_namespaces(stack.grafana_datasource_namespaces or ()),
         },
         **_ha(stack, replicas),
         "exposure": exposure.values("grafana", stack.exposure.get("grafana")),
@@ -213,6 +219,9 @@ def build(stack: Stack) -> dict[str, Any]:
             # The wiring contract: every Service name and port that crosses
             # a subchart, for the Service's chart and its clients alike.
             "services": contract.values(stack.components or stack.tier.components),
+            # Web TLS and basic auth of Prometheus and Alertmanager, for the
+            # servers and all their in-cluster clients (web.py).
+            "web": web.values(stack.web),
         },
         "prometheus": _prometheus(stack, rule_files),
         "alertmanager": _alertmanager(stack),

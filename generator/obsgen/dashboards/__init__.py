@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import Stack
-from . import catalogue, render, sources
+from . import catalogue, render, runbooks, sources
 
 # The grafana subchart's sidecar loads ConfigMaps with this label into the
 # folder named by this annotation.
 SIDECAR_LABEL = "grafana_dashboard"
 SIDECAR_LABEL_VALUE = "1"
 FOLDER_ANNOTATION = "grafana_folder"
+# The datasource sidecar (off unless a profile names grafana.datasourceNamespaces).
+DATASOURCE_SIDECAR_LABEL = "grafana_datasource"
 
 
 @dataclass(frozen=True)
@@ -30,24 +32,29 @@ class Dashboard:
     title: str
     folder: str
     document: dict[str, Any]
+    # One key per line keeps the values files diffable, and whitespace costs
+    # little once Helm gzips the release; runbook pages (dozens, mostly one
+    # markdown string) are written compact, which halves their share.
+    indent: int | None = 1
 
     @property
     def text(self) -> str:
-        # One key per line: the values files stay diffable, and whitespace
-        # costs little once Helm gzips the release.
-        return json.dumps(self.document, indent=1, ensure_ascii=False)
+        if self.indent is None:
+            return json.dumps(self.document, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(self.document, indent=self.indent, ensure_ascii=False)
 
 
 def build(stack: Stack) -> list[Dashboard]:
     """Every dashboard the stack's tier and profile call for, in menu order."""
     capabilities = sources.capabilities(stack)
-    specs = catalogue.specs(stack)
+    specs = catalogue.specs(stack) + runbooks.specs(stack)
     available = frozenset(s.uid for s in specs if render.kept(s, stack, capabilities))
     out = []
     for spec in specs:
         document = render.render(spec, stack, capabilities, available)
         if document is not None:
-            out.append(Dashboard(spec.uid, spec.title, spec.folder, document))
+            indent = None if spec.folder == runbooks.FOLDER else 1
+            out.append(Dashboard(spec.uid, spec.title, spec.folder, document, indent))
     return out
 
 

@@ -13,11 +13,12 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import common as c
 from grafana_foundation_sdk.builders import dashboard as d
-from grafana_foundation_sdk.builders import logs, loki, prometheus, stat, table, tempo, timeseries
+from grafana_foundation_sdk.builders import logs, loki, prometheus, stat, table, tempo, text, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import prometheus as pm
+from grafana_foundation_sdk.models import text as tm
 
 from .. import gates
 from ..model import Stack
@@ -60,7 +61,13 @@ def _thresholds(panel: Panel) -> d.ThresholdsConfig:
 _KINDS = {"timeseries": timeseries.Panel, "stat": stat.Panel, "table": table.Panel, "logs": logs.Panel}
 
 
+def _text_panel(panel: Panel) -> Any:
+    return text.Panel().title(panel.title).span(panel.width).height(panel.height).mode(tm.TextMode.MARKDOWN).content(panel.content)
+
+
 def _panel(panel: Panel, available: frozenset[str]) -> Any:
+    if panel.kind == "text":
+        return _text_panel(panel)
     source = DATASOURCES[panel.datasource]
     builder = _KINDS[panel.kind]().title(panel.title).unit(panel.unit).datasource(_ref(source))
     builder = builder.span(panel.width).height(panel.height).thresholds(_thresholds(panel))
@@ -161,7 +168,7 @@ def render(spec: DashboardSpec, stack: Stack, capabilities: frozenset[str], avai
     rows = kept(spec, stack, capabilities)
     if not rows:
         return None
-    used = {p.datasource for _, panels in rows for p in panels}
+    used = {p.datasource for _, panels in rows for p in panels if p.kind != "text"}
     builder = (
         d.Dashboard(spec.title)
         .uid(spec.uid)
@@ -174,9 +181,9 @@ def render(spec: DashboardSpec, stack: Stack, capabilities: frozenset[str], avai
         .readonly()
         .timepicker(d.TimePicker().refresh_intervals(REFRESH_INTERVALS))
         .link(
-            d.DashboardLink("obs dashboards")
+            d.DashboardLink(spec.menu[0])
             .type(dm.DashboardLinkType.DASHBOARDS)
-            .tags(["obs"])
+            .tags([spec.menu[1]])
             .as_dropdown(True)
             .include_vars(True)
             .keep_time(True)

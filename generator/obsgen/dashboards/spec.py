@@ -39,7 +39,7 @@ class Link:
 @dataclass(frozen=True)
 class Panel:
     title: str
-    kind: str  # timeseries | stat | table | logs
+    kind: str  # timeseries | stat | table | logs | text
     unit: str  # a Grafana unit id; every panel has one
     queries: tuple[Query, ...]
     description: str = ""
@@ -54,6 +54,7 @@ class Panel:
     decimals: int | None = None
     stacked: bool = False
     links: tuple[Link, ...] = ()
+    content: str = ""  # markdown of a text panel
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,4 @@ class DashboardSpec:
     min_tier: str = "basic"
     requires: tuple[str, ...] = ()
     links: tuple[Link, ...] = field(default=())  # explicit links besides the obs dropdown
+    menu: tuple[str, str] = ("obs dashboards", "obs")  # the link dropdown: title, and the tag of the dashboards it lists

@@ -8,6 +8,7 @@ or miss one that does. Every alert's runbook_url points at its page.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from ..model import Stack
 from ..tiers import TIER_ORDER
@@ -27,6 +28,21 @@ class Page:
     source: str
     runbook: Runbook
     example_expr: str = ""
+
+
+@cache
+def all_pages() -> list[Page]:
+    """The page of every alert obs can generate (docs/runbooks, and the
+    pages Grafana serves: dashboards/runbooks.py)."""
+    from ..model import builtin_stack
+    from ..profile import builtin_names
+    from . import slo
+
+    stacks = {tier: builtin_stack(tier) for tier in builtin_names()}
+    # SLO alerts exist only per declared SLO, which built-in profiles lack;
+    # the SLO engine names one example of each.
+    slo_rules = [(rule, tier, "generator/obsgen/rules/slo/alerts.py") for rule, tier in slo.catalogue()]
+    return pages(stacks, slo_rules)
 
 
 def _from_rule(rule: AlertRule, min_tier: str, source: str) -> Page:
@@ -58,13 +74,14 @@ def _bullets(items: tuple[str, ...]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
-def render(page: Page) -> str:
+def render(page: Page, header: bool = True) -> str:
+    """The page's markdown; header: the generated-file comment (docs/ only)."""
     facts = [f"**Severity:** {page.severity}", f"**From tier:** {page.min_tier}", f"**For:** {page.for_}"]
     if page.threshold:
         facts.append(f"**Default threshold:** {page.threshold}")
     queries = "\n".join(page.runbook.queries)
     parts = [
-        HEADER,
+        *([HEADER] if header else []),
         f"# {page.name}",
         " · ".join(facts),
         "## Meaning",

@@ -8,12 +8,35 @@ so no builder can forget them.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Stack
 
 SEVERITIES = ("critical", "warning", "info")
+
+_GRAFANA_UID_MAX = 40
+
+
+def runbook_uid(alert: str) -> str:
+    """Grafana uid of the alert's runbook page (dashboards/runbooks.py serves it).
+
+    Grafana caps uids at 40 characters; a longer name keeps a readable
+    prefix and a hash, so two long names cannot collide."""
+    uid = f"obs-rb-{alert.lower()}"
+    if len(uid) <= _GRAFANA_UID_MAX:
+        return uid
+    digest = hashlib.sha256(alert.encode()).hexdigest()[:8]
+    return f"{uid[: _GRAFANA_UID_MAX - 9]}-{digest}"
+
+
+def runbook_url(stack: Stack, alert: str) -> str:
+    """Where the alert's runbook_url points: the profile's own copy of
+    docs/runbooks when it names one, else the page Grafana serves."""
+    if stack.runbook_base_url:
+        return f"{stack.runbook_base_url}/{alert}.md"
+    return f"{stack.dashboard_base_url}/d/{runbook_uid(alert)}"
 
 
 @dataclass(frozen=True)
@@ -62,7 +85,7 @@ class AlertRule:
         annotations = {
             "summary": self.summary,
             "description": self.description,
-            "runbook_url": f"{stack.runbook_base_url}/{self.name}.md",
+            "runbook_url": runbook_url(stack, self.name),
         }
         if self.dashboard:
             # Without alerts.dashboardBaseUrl the link is relative to Grafana's

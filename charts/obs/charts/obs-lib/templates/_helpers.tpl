@@ -72,9 +72,11 @@ Conventions every subchart follows:
 {{- printf "%s%s" $host ($ep.path | default "") -}}
 {{- end -}}
 
-{{/* "http://host:port" of a contract Service, for URLs a template writes itself. */}}
+{{/* "http(s)://host:port" of a contract Service, for URLs a template writes
+     itself; https when the server serves TLS (global.web). */}}
 {{- define "obs-lib.serviceURL" -}}
-{{- include "obs-lib.endpoint" (dict "ctx" .ctx "endpoint" (dict "service" .service "port" .port "scheme" "http" "withPort" true)) -}}
+{{- $scheme := dig "web" .service "scheme" "http" (.ctx.Values.global | default dict) -}}
+{{- include "obs-lib.endpoint" (dict "ctx" .ctx "endpoint" (dict "service" .service "port" .port "scheme" $scheme "withPort" true)) -}}
 {{- end -}}
 
 {{- define "obs-lib.selectorLabels" -}}
@@ -429,4 +431,98 @@ spec:
           port: {{ $port }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/* Web TLS and basic auth of Prometheus and Alertmanager (global.web,
+     generator/obsgen/web.py). A client pod mounts the CA and the password of
+     each server it talks to with webClientVolumes/webClientMounts, and its
+     config reads the files at the paths global.web names. */}}
+{{- define "obs-lib.webClientVolumes" -}}
+{{- $web := .ctx.Values.global.web -}}
+{{- range .servers }}
+{{- $s := index $web . }}
+{{- if $s.tls.enabled }}
+- name: web-{{ . | lower }}-ca
+  secret:
+    secretName: {{ $s.tls.caSecret | quote }}
+    items:
+      - key: {{ $s.tls.caKey | quote }}
+        path: {{ base $s.tls.caFile | quote }}
+{{- end }}
+{{- if $s.basicAuth.enabled }}
+- name: web-{{ . | lower }}-auth
+  secret:
+    secretName: {{ $s.basicAuth.passwordSecret | quote }}
+    items:
+      - key: {{ $s.basicAuth.passwordKey | quote }}
+        path: {{ base $s.basicAuth.passwordFile | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "obs-lib.webClientMounts" -}}
+{{- $web := .ctx.Values.global.web -}}
+{{- range .servers }}
+{{- $s := index $web . }}
+{{- if $s.tls.enabled }}
+- name: web-{{ . | lower }}-ca
+  mountPath: {{ dir $s.tls.caFile | quote }}
+  readOnly: true
+{{- end }}
+{{- if $s.basicAuth.enabled }}
+- name: web-{{ . | lower }}-auth
+  mountPath: {{ dir $s.basicAuth.passwordFile | quote }}
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* scheme, tls_config and basic_auth of a Prometheus-config client
+     (scrape job, Alertmanager endpoint) of one server. The serving
+     certificate is verified for the Service's name: targets are pod IPs. */}}
+{{- define "obs-lib.webPromClient" -}}
+{{- $s := index .ctx.Values.global.web .server -}}
+scheme: {{ $s.scheme }}
+{{- if $s.tls.enabled }}
+tls_config:
+  ca_file: {{ $s.tls.caFile | quote }}
+  server_name: {{ include "obs-lib.serviceHost" (dict "ctx" .ctx "service" .server) | quote }}
+{{- end }}
+{{- if $s.basicAuth.enabled }}
+basic_auth:
+  username: {{ $s.basicAuth.username | quote }}
+  password_file: {{ $s.basicAuth.passwordFile | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The server side: the web config Secret, mounted whole beside the file
+     so the file can name its certificate and key by relative path. */}}
+{{- define "obs-lib.webServerVolume" -}}
+{{- $s := index .ctx.Values.global.web .server -}}
+{{- if $s.enabled }}
+- name: web-config
+  secret:
+    secretName: {{ $s.configSecret | quote }}
+{{- end }}
+{{- end -}}
+
+{{- define "obs-lib.webServerMount" -}}
+{{- $s := index .ctx.Values.global.web .server -}}
+{{- if $s.enabled }}
+- name: web-config
+  mountPath: {{ dir $s.configFile | quote }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* Kubelet probes of a web-secured server: HTTPS when it serves TLS (the
+     kubelet does not verify); with basic auth, which the kubelet cannot
+     send without putting the password in the pod spec, a TCP check. */}}
+{{- define "obs-lib.webProbe" -}}
+{{- $s := index .ctx.Values.global.web .server -}}
+{{- if $s.basicAuth.enabled -}}
+tcpSocket: {port: {{ .port }}}
+{{- else -}}
+httpGet: {path: {{ .path }}, port: {{ .port }}{{ if $s.tls.enabled }}, scheme: HTTPS{{ end }}}
+{{- end -}}
 {{- end -}}
