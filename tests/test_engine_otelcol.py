@@ -24,7 +24,7 @@ from tests import test_log_export as log_export
 from tests import test_operator_instrumentation as operator
 from tests import test_otel_collector as subchart
 from tests.support import otelcol
-from tests.support.render import TIERS, helm_template, render_tier, split
+from tests.support.render import TIERS, helm_template, render_profile, render_tier, split
 from tests.support.tools import tool
 
 pytestmark = pytest.mark.engine
@@ -102,6 +102,25 @@ def test_the_log_export_gateway_is_accepted_without_the_unbuilt_exporter(tmp_pat
         work.mkdir()
         proc = otelcol.validate(cfg, cenv, work)
         assert proc.returncode == 0, f"{case}:\n{proc.stderr[-3000:]}"
+
+
+def test_the_web_secured_gateway_is_accepted_without_the_unbuilt_extension(tmp_path):
+    """TLS to a web-secured Prometheus goes through `otelcol validate`; the
+    basicauth extension the build cannot carry is checked for its keys."""
+    from tests import test_web_security
+
+    objects = render_profile(test_web_security.PROFILE, tmp_path / "profile")
+    (config, env) = _chart_cases(objects, "web")["web-gateway"]
+    (authenticator,) = [cid for cid in config["extensions"] if cid.startswith("basicauth/")]
+    assert set(config["extensions"][authenticator]) == {"client_auth"}
+    assert set(config["extensions"][authenticator]["client_auth"]) <= otelcol.BASICAUTH_CLIENT_KEYS
+    reduced, dropped = otelcol.without_unbuilt(config)
+    assert dropped == [authenticator]
+    assert reduced["exporters"]["otlp_http/prometheus"]["tls"]["ca_file"]
+    work = tmp_path / "validate"
+    work.mkdir()
+    proc = otelcol.validate(reduced, env, work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 @pytest.mark.parametrize(

@@ -61,13 +61,28 @@ def scheme(web: dict[str, Any], server: str) -> str:
     return "https" if (web.get(server) or {}).get("tls") else "http"
 
 
-def prometheus_client(web: dict[str, Any], server: str, server_name: str) -> dict[str, Any]:
+def otlp_client(web: dict[str, Any], server: str, password_env: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(exporter settings, extensions) of a collector exporter to `server`:
+    TLS with the CA the pod mounts, and the basicauth extension reading the
+    password from password_env (the chart sets it from the Secret)."""
+    v = server_values(server, web.get(server))
+    exporter: dict[str, Any] = {"tls": {"ca_file": v["tls"]["caFile"]} if v["tls"]["enabled"] else {"insecure": True}}
+    extensions: dict[str, Any] = {}
+    if v["basicAuth"]["enabled"]:
+        name = f"basicauth/{server}"
+        extensions[name] = {"client_auth": {"username": v["basicAuth"]["username"], "password": "${env:" + password_env + "}"}}
+        exporter["auth"] = {"authenticator": name}
+    return exporter, extensions
+
+
+def prometheus_client(web: dict[str, Any], server: str) -> dict[str, Any]:
     """tls_config and basic_auth of a Prometheus-style HTTP client (Tempo's
-    remote write) of `server`; empty when the server is plain."""
+    remote write) that addresses `server` by its Service name, which the
+    certificate names; empty when the server is plain."""
     v = server_values(server, web.get(server))
     out: dict[str, Any] = {}
     if v["tls"]["enabled"]:
-        out["tls_config"] = {"ca_file": v["tls"]["caFile"], "server_name": server_name}
+        out["tls_config"] = {"ca_file": v["tls"]["caFile"]}
     if v["basicAuth"]["enabled"]:
         out["basic_auth"] = {"username": v["basicAuth"]["username"], "password_file": v["basicAuth"]["passwordFile"]}
     return out

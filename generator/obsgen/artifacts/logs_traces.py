@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from .. import web
 from ..images import IMAGES, Image
 from ..tiers import TIERS as TIER_TABLE
 from ..tiers import BackendTier
@@ -232,7 +233,7 @@ def loki_values(
 # ---------------------------------------------------------------- Tempo
 
 
-def tempo_config(tier: BackendTier, cluster: str) -> dict[str, Any]:
+def tempo_config(tier: BackendTier, cluster: str, web_security: dict[str, Any] | None = None) -> dict[str, Any]:
     if tier.trace_storage == "s3":
         trace_store: dict[str, Any] = {
             "backend": "s3",
@@ -270,7 +271,13 @@ def tempo_config(tier: BackendTier, cluster: str) -> dict[str, Any]:
             "storage": {
                 "path": f"{TEMPO_DATA}/generator/wal",
                 # Span metrics carry exemplars, so a latency panel links back to traces.
-                "remote_write": [{"url": "${PROMETHEUS_REMOTE_WRITE_URL}", "send_exemplars": True}],
+                "remote_write": [
+                    {
+                        "url": "${PROMETHEUS_REMOTE_WRITE_URL}",
+                        "send_exemplars": True,
+                        **web.prometheus_client(web_security or {}, "prometheus"),
+                    }
+                ],
             },
         },
         "overrides": {"defaults": {"metrics_generator": {"processors": ["service-graphs", "span-metrics"]}}},
@@ -286,6 +293,7 @@ def tempo_values(
     object_storage: dict[str, Any] | None = None,
     resources: Mapping[str, dict[str, Any]] | None = None,
     image: Image = IMAGES["tempo"],
+    web_security: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     tier = TIERS[tier_name]
     return {
@@ -296,7 +304,7 @@ def tempo_values(
         "storage": volumes.storage(f"{tier.tempo_storage_gi}Gi"),
         "traceStorage": tier.trace_storage,
         "objectStorage": object_storage_values(object_storage),
-        "config": tempo_config(tier, cluster),
+        "config": tempo_config(tier, cluster, web_security),
     }
 
 
@@ -393,6 +401,7 @@ def values(
     elasticsearch: dict[str, Any] | None = None,
     resources: Mapping[str, dict[str, Any]] | None = None,
     images: Mapping[str, Image] = IMAGES,
+    web_security: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The `loki`, `tempo` and `jaeger` sections of the umbrella values (same keys in every tier).
 
@@ -402,6 +411,6 @@ def values(
     return {
         # Separate buckets: Loki and Tempo each own their bucket's layout and lifecycle.
         "loki": loki_values(tier_name, cluster, logs_object_storage, resources, images["loki"]),
-        "tempo": tempo_values(tier_name, cluster, traces_backend, traces_object_storage, resources, images["tempo"]),
+        "tempo": tempo_values(tier_name, cluster, traces_backend, traces_object_storage, resources, images["tempo"], web_security),
         "jaeger": jaeger_values(tier_name, traces_backend, jaeger_storage, elasticsearch, resources, images["jaeger"]),
     }

@@ -23,6 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .. import web
 from ..contract import Endpoint
 from ..images import IMAGES
 
@@ -47,6 +48,8 @@ ENV_PROMETHEUS_OTLP = "OBS_PROMETHEUS_OTLP"
 ENV_LOG_EXPORT_URL = "OBS_LOG_EXPORT_URL"  # otelCollector.logExport.url
 ENV_LOG_EXPORT_USERNAME = "OBS_LOG_EXPORT_USERNAME"  # secretKeyRef existingSecret/usernameKey
 ENV_LOG_EXPORT_PASSWORD = "OBS_LOG_EXPORT_PASSWORD"  # secretKeyRef existingSecret/passwordKey
+# Gateway only, with web.prometheus.basicAuth: secretKeyRef of global.web.prometheus.basicAuth.
+ENV_PROMETHEUS_PASSWORD = "OBS_PROMETHEUS_WEB_PASSWORD"
 LOG_EXPORTER = "elasticsearch/export"
 
 PORT_OTLP_GRPC = 4317
@@ -80,7 +83,7 @@ def env(name: str) -> str:
     return "${env:" + name + "}"
 
 
-def endpoints(trace_backend: str) -> dict[str, Endpoint]:
+def endpoints(trace_backend: str, prometheus_scheme: str = "http") -> dict[str, Endpoint]:
     """Every address variable a collector config may reference, as contract Services."""
     return {
         ENV_GATEWAY_OTLP: Endpoint("otelGateway", "otlp-grpc"),
@@ -91,15 +94,15 @@ def endpoints(trace_backend: str) -> dict[str, Endpoint]:
         # Loki 3's native OTLP ingestion, on the write path.
         ENV_LOKI_OTLP: Endpoint("lokiWrite", "http", scheme="http", path="/otlp"),
         # Prometheus 3 started with --web.enable-otlp-receiver.
-        ENV_PROMETHEUS_OTLP: Endpoint("prometheus", "http", scheme="http", path="/api/v1/otlp"),
+        ENV_PROMETHEUS_OTLP: Endpoint("prometheus", "http", scheme=prometheus_scheme, path="/api/v1/otlp"),
     }
 
 
-def referenced_endpoints(trace_backend: str, *configs: dict[str, Any]) -> list[dict[str, Any]]:
+def referenced_endpoints(trace_backend: str, *configs: dict[str, Any], prometheus_scheme: str = "http") -> list[dict[str, Any]]:
     """The address variables these configs read, for the chart to set: no more, so
     a workload is never handed the address of a Service this tier does not run."""
     text = json.dumps(configs)
-    return [ep.as_values(name) for name, ep in endpoints(trace_backend).items() if env(name) in text]
+    return [ep.as_values(name) for name, ep in endpoints(trace_backend, prometheus_scheme).items() if env(name) in text]
 
 
 @dataclass(frozen=True)
@@ -355,8 +358,12 @@ def gateway_config(
     sampling: Sampling,
     memory_limit_percentage: int = 80,
     log_export_index: str | None = None,
+    web_security: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The gateway: OTLP in, sampling, and one exporter per backend.
+
+    web_security: the profile's `web`; a web-secured Prometheus gets TLS and
+    basic auth on the OTLP metrics exporter (web.otlp_client).
 
     log_export_index: also send logs to the existing Elasticsearch/OpenSearch
     cluster the chart's logExport section names, into this index.
@@ -366,6 +373,7 @@ def gateway_config(
     processors: dict[str, Any] = {"memory_limiter": _memory_limiter(memory_limit_percentage), "batch": _batch()}
     exporters: dict[str, Any] = {}
     pipelines: dict[str, Any] = {}
+    auth_extensions: dict[str, Any] = {}
     if traces:
         samplers: list[str] = []
         if sampling.mode == "head":
@@ -386,7 +394,8 @@ def gateway_config(
         pipelines["logs"] = _pipeline(["otlp"], [], log_exporters)
     if metrics:
         # Prometheus 3 with --web.enable-otlp-receiver; /v1/metrics is appended.
-        exporters["otlp_http/prometheus"] = {"endpoint": env(ENV_PROMETHEUS_OTLP), "tls": {"insecure": True}}
+        client, auth_extensions = web.otlp_client(web_security or {}, "prometheus", ENV_PROMETHEUS_PASSWORD)
+        exporters["otlp_http/prometheus"] = {"endpoint": env(ENV_PROMETHEUS_OTLP), **client}
         processors[PUSHED_LABELS_PROCESSOR] = {
             "error_mode": "ignore",
             "metric_statements": [
@@ -395,7 +404,7 @@ def gateway_config(
             ],
         }
         pipelines["metrics"] = _pipeline(["otlp"], [PUSHED_LABELS_PROCESSOR], ["otlp_http/prometheus"])
-    extensions = _health_check()
+    extensions = {**_health_check(), **auth_extensions}
     return {
         "extensions": extensions,
         "receivers": _otlp_receiver(),
@@ -420,6 +429,7 @@ def values(
     topology_spread: bool,
     image: dict[str, str] | None = None,
     log_export: dict | None = None,
+    web_security: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The `otelCollector` section of the chart values (same keys in every tier).
 
@@ -437,13 +447,13 @@ def values(
         raise ValueError("log export needs a url and an existingSecret")
     export_index = export.get("index", "obs-logs") if export else None
     agent = agent_config(**signals, sampling=sampling) if active else {}
-    gateway = gateway_config(**signals, sampling=sampling, log_export_index=export_index) if active else {}
+    gateway = gateway_config(**signals, sampling=sampling, log_export_index=export_index, web_security=web_security) if active else {}
     return {
         "enabled": enabled and active,
         "component": "telemetry-pipeline",
         "image": dict(image or IMAGE),
         "traces": {"backend": trace_backend},
-        "endpoints": referenced_endpoints(trace_backend, agent, gateway),
+        "endpoints": referenced_endpoints(trace_backend, agent, gateway, prometheus_scheme=web.scheme(web_security or {}, "prometheus")),
         "agent": {
             "resources": agent_resources,
             "config": agent,

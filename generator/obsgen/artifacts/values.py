@@ -182,6 +182,7 @@ def _otel(stack: Stack) -> dict[str, Any]:
         disruption_budget=tier.high_availability and tier.otel_gateway_replicas > 1,
         topology_spread=tier.high_availability and tier.otel_gateway_replicas > 1,
         log_export=stack.log_export or None,
+        web_security=stack.web,
         image=stack.images["otelCollector"].as_values(),
     )
 
@@ -197,6 +198,7 @@ def _logs_traces(stack: Stack) -> dict[str, Any]:
         elasticsearch=stack.elasticsearch or None,
         resources=stack.backend_resources,
         images=stack.images,
+        web_security=stack.web,
     )
 
 

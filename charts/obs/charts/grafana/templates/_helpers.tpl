@@ -144,3 +144,32 @@
     {{- include "obs-lib.containerSecurityContext" $ctx | nindent 4 }}
   {{- include "obs-lib.resources" $ctx.Values.dashboardSidecar.resources | nindent 2 }}
 {{- end -}}
+
+{{/* Datasource fields for a web-secured Prometheus or Alertmanager
+     (global.web): the CA and the password are read from the files the pod
+     mounts ($__file{}), never copied into the provisioning ConfigMap. */}}
+{{- define "obs-grafana.webDatasource" -}}
+{{- $s := include "obs-lib.webServer" . | fromJson -}}
+{{- if $s.basicAuth.enabled }}
+basicAuth: true
+basicAuthUser: {{ $s.basicAuth.username | quote }}
+{{- end }}
+{{- if or $s.tls.enabled $s.basicAuth.enabled }}
+secureJsonData:
+  {{- if $s.tls.enabled }}
+  tlsCACert: {{ printf "$__file{%s}" $s.tls.caFile | quote }}
+  {{- end }}
+  {{- if $s.basicAuth.enabled }}
+  basicAuthPassword: {{ printf "$__file{%s}" $s.basicAuth.passwordFile | quote }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* jsonData keys of the same: verify the serving certificate for the Service's name. */}}
+{{- define "obs-grafana.webJsonData" -}}
+{{- $s := include "obs-lib.webServer" . | fromJson -}}
+{{- if $s.tls.enabled }}
+tlsAuthWithCACert: true
+serverName: {{ include "obs-lib.serviceHost" (dict "ctx" .ctx "service" .server) | quote }}
+{{- end }}
+{{- end -}}

@@ -436,11 +436,17 @@ spec:
 {{/* Web TLS and basic auth of Prometheus and Alertmanager (global.web,
      generator/obsgen/web.py). A client pod mounts the CA and the password of
      each server it talks to with webClientVolumes/webClientMounts, and its
-     config reads the files at the paths global.web names. */}}
+     config reads the files at the paths global.web names. A subchart
+     rendered on its own has no global.web: every server is plain. */}}
+{{- define "obs-lib.webServer" -}}
+{{- $s := dig "web" .server dict (.ctx.Values.global | default dict) -}}
+{{- dict "enabled" (dig "enabled" false $s) "configSecret" (dig "configSecret" "" $s) "configFile" (dig "configFile" "" $s) "tls" (dig "tls" (dict "enabled" false) $s) "basicAuth" (dig "basicAuth" (dict "enabled" false) $s) | toJson -}}
+{{- end -}}
+
 {{- define "obs-lib.webClientVolumes" -}}
-{{- $web := .ctx.Values.global.web -}}
+{{- $ctx := .ctx -}}
 {{- range .servers }}
-{{- $s := index $web . }}
+{{- $s := include "obs-lib.webServer" (dict "ctx" $ctx "server" .) | fromJson }}
 {{- if $s.tls.enabled }}
 - name: web-{{ . | lower }}-ca
   secret:
@@ -461,9 +467,9 @@ spec:
 {{- end -}}
 
 {{- define "obs-lib.webClientMounts" -}}
-{{- $web := .ctx.Values.global.web -}}
+{{- $ctx := .ctx -}}
 {{- range .servers }}
-{{- $s := index $web . }}
+{{- $s := include "obs-lib.webServer" (dict "ctx" $ctx "server" .) | fromJson }}
 {{- if $s.tls.enabled }}
 - name: web-{{ . | lower }}-ca
   mountPath: {{ dir $s.tls.caFile | quote }}
@@ -481,9 +487,9 @@ spec:
      (scrape job, Alertmanager endpoint) of one server. The serving
      certificate is verified for the Service's name: targets are pod IPs. */}}
 {{- define "obs-lib.webPromClient" -}}
-{{- $s := index .ctx.Values.global.web .server -}}
-scheme: {{ $s.scheme }}
+{{- $s := include "obs-lib.webServer" . | fromJson -}}
 {{- if $s.tls.enabled }}
+scheme: https
 tls_config:
   ca_file: {{ $s.tls.caFile | quote }}
   server_name: {{ include "obs-lib.serviceHost" (dict "ctx" .ctx "service" .server) | quote }}
@@ -498,7 +504,7 @@ basic_auth:
 {{/* The server side: the web config Secret, mounted whole beside the file
      so the file can name its certificate and key by relative path. */}}
 {{- define "obs-lib.webServerVolume" -}}
-{{- $s := index .ctx.Values.global.web .server -}}
+{{- $s := include "obs-lib.webServer" . | fromJson -}}
 {{- if $s.enabled }}
 - name: web-config
   secret:
@@ -507,7 +513,7 @@ basic_auth:
 {{- end -}}
 
 {{- define "obs-lib.webServerMount" -}}
-{{- $s := index .ctx.Values.global.web .server -}}
+{{- $s := include "obs-lib.webServer" . | fromJson -}}
 {{- if $s.enabled }}
 - name: web-config
   mountPath: {{ dir $s.configFile | quote }}
@@ -515,11 +521,16 @@ basic_auth:
 {{- end }}
 {{- end -}}
 
+{{/* The server's --web.config.file path, or nothing. */}}
+{{- define "obs-lib.webConfigFile" -}}
+{{- (include "obs-lib.webServer" . | fromJson).configFile -}}
+{{- end -}}
+
 {{/* Kubelet probes of a web-secured server: HTTPS when it serves TLS (the
      kubelet does not verify); with basic auth, which the kubelet cannot
      send without putting the password in the pod spec, a TCP check. */}}
 {{- define "obs-lib.webProbe" -}}
-{{- $s := index .ctx.Values.global.web .server -}}
+{{- $s := include "obs-lib.webServer" . | fromJson -}}
 {{- if $s.basicAuth.enabled -}}
 tcpSocket: {port: {{ .port }}}
 {{- else -}}

@@ -71,6 +71,19 @@ obs.dev/role: {{ .role }}
 {{- end }}
 {{- end -}}
 
+{{/* Gateway only: the password of a web-secured Prometheus, for the
+     basicauth extension of the OTLP metrics exporter (OBS_PROMETHEUS_WEB_PASSWORD). */}}
+{{- define "otel-collector.webEnv" -}}
+{{- $auth := (include "obs-lib.webServer" (dict "ctx" . "server" "prometheus") | fromJson).basicAuth }}
+{{- if and $auth.enabled (hasKey (.Values.gateway.config.extensions | default dict) "basicauth/prometheus") }}
+- name: OBS_PROMETHEUS_WEB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $auth.passwordSecret | quote }}
+      key: {{ $auth.passwordKey | quote }}
+{{- end }}
+{{- end -}}
+
 {{/* Ports every collector listens on (the configs bind the same numbers). */}}
 {{- define "otel-collector.containerPorts" -}}
 - name: otlp-grpc

@@ -78,15 +78,18 @@ alerting:
         - source_labels: [__meta_kubernetes_service_name, __meta_kubernetes_endpointslice_port_name]
           regex: {{ printf "%s;http" (include "obs-lib.serviceName" (dict "ctx" . "service" "alertmanager")) | quote }}
           action: keep
+      {{- with include "obs-lib.webPromClient" (dict "ctx" . "server" "alertmanager") | trim }}
+      {{- . | nindent 6 }}
+      {{- end }}
     {{- else }}
     []
     {{- end }}
 scrape_configs:
 {{- if $jobs.prometheus.enabled }}
-{{ include "prometheus.ownServiceJob" (dict "job" $jobs.prometheus "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "prometheus")) "port" "http") }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.prometheus "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "prometheus")) "port" "http" "extra" (include "obs-lib.webPromClient" (dict "ctx" . "server" "prometheus") | trim)) }}
 {{- end }}
 {{- if $jobs.alertmanager.enabled }}
-{{ include "prometheus.ownServiceJob" (dict "job" $jobs.alertmanager "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "alertmanager")) "port" "http") }}
+{{ include "prometheus.ownServiceJob" (dict "job" $jobs.alertmanager "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "alertmanager")) "port" "http" "extra" (include "obs-lib.webPromClient" (dict "ctx" . "server" "alertmanager") | trim)) }}
 {{- end }}
 {{- if $jobs.nodeExporter.enabled }}
 {{ include "prometheus.ownServiceJob" (dict "job" $jobs.nodeExporter "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "nodeExporter")) "port" "metrics") }}
