@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import base64
 import datetime
+import ipaddress
 import json
+import os
 import ssl
 import subprocess
 import urllib.error
@@ -30,7 +32,7 @@ from cryptography.x509.oid import NameOID
 
 from obsgen import web
 from tests.support import k8s
-from tests.support.cli import obsgen, refused_naming
+from tests.support.cli import OBSGEN, obsgen, refused_naming
 from tests.support.processes import Daemon, daemons, free_port, wait_for
 from tests.support.render import NAMESPACE, configmap_file, find, render_profile
 from tests.support.tools import tool
@@ -212,7 +214,8 @@ def _certificates(directory: Path) -> Path:
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    names = [x509.DNSName(_host(s)) for s in web.SERVERS]
+    # The Services' names, which the rendered clients verify, and loopback for `obsgen report` here.
+    names = [*(x509.DNSName(_host(s)) for s in web.SERVERS), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "obs")]))
@@ -257,7 +260,6 @@ def _local(node, mounts: dict[str, Path]):
 
 def _get(url: str, ca: Path, server: str | None) -> dict:
     context = ssl.create_default_context(cafile=str(ca))
-    context.check_hostname = False  # loopback: the certificate names the Services
     request = urllib.request.Request(url)
     if server:
         token = base64.b64encode(f"obs:{PASSWORDS[server]}".encode()).decode()
@@ -353,6 +355,13 @@ def test_real_servers_accept_exactly_the_rendered_clients(objects, tmp_path):
             with pytest.raises(urllib.error.HTTPError) as refused:
                 _get(url, ca, None)
             assert refused.value.code == 401
+        # `obsgen report` reaches it with the CA and the user, the password from the environment.
+        report = ["report", "--prometheus-url", prom_url, "--ca-file", str(ca), "--format", "json"]
+        env = {**os.environ, "OBS_PROMETHEUS_PASSWORD": PASSWORDS["prometheus"]}
+        proc = subprocess.run([*OBSGEN, *report, "--username", "obs"], capture_output=True, text=True, timeout=60, env=env)
+        assert proc.returncode == 0 and json.loads(proc.stdout)["slos"] == [], proc.stderr
+        proc = obsgen(*report)
+        assert refused_naming(proc, "HTTP 401"), proc.stderr
 
 
 def _alertmanager_config(tmp_path: Path) -> Path:

@@ -157,12 +157,17 @@ def report(
     fmt: str = typer.Option("markdown", "--format", help="markdown (for people) or json (for machines)."),
     fail_on: str = typer.Option("never", "--fail-on", help="Exit 1 when an SLO is at this status or worse: never|warning|critical|breach."),
     at: str | None = typer.Option(None, "--at", help="Evaluate at this time: RFC 3339 or unix seconds (reproducible reports)."),
+    ca_file: Path | None = typer.Option(None, "--ca-file", help="CA of a Prometheus serving TLS (profile web.prometheus.tls)."),
+    username: str | None = typer.Option(
+        None, "--username", help="Basic-auth user of a Prometheus that requires it; the password is read from OBS_PROMETHEUS_PASSWORD."
+    ),
 ) -> None:
     """Print an SLO compliance report (status, budget, burn rate, coverage) from a live Prometheus."""
     from . import report as slo_report
 
     try:
-        text, code = slo_report.run(prometheus_url, profile, fmt, fail_on, at)
+        access = slo_report.Access(ca_file=ca_file, username=username)
+        text, code = slo_report.run(prometheus_url, profile, fmt, fail_on, at, access)
     except ObsgenError as exc:
         _fail(exc)
     typer.echo(text)

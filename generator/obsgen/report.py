@@ -107,13 +107,17 @@ JSON output (`--format json`), keys stable; absent or NaN numbers are null:
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import os
 import re
+import ssl
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -143,25 +147,51 @@ class PrometheusError(ObsgenError):
 # --- Prometheus HTTP API ------------------------------------------------------
 
 
+# The password of --username, from the environment rather than a flag, so it
+# never lands in shell history or a process listing.
+PASSWORD_ENV = "OBS_PROMETHEUS_PASSWORD"
+
+
+@dataclass(frozen=True)
+class Access:
+    """How to reach a web-secured Prometheus (profile `web.prometheus`)."""
+
+    ca_file: Path | None = None  # verify the serving certificate with this CA
+    username: str | None = None  # basic auth; the password is read from PASSWORD_ENV
+
+
 class Prometheus:
     """Instant queries against the Prometheus HTTP API, all at one evaluation time."""
 
-    def __init__(self, url: str, at: float, timeout: float = 10.0):
+    def __init__(self, url: str, at: float, timeout: float = 10.0, access: Access = Access()):
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise PrometheusError(f"--prometheus-url {url!r}: expected an http:// or https:// URL, e.g. http://localhost:9090")
         self.url = url.rstrip("/")
         self.at = at
         self.timeout = timeout
+        self.headers = {"Accept": "application/json", "User-Agent": "obsgen-report"}
+        self.context = None
+        if access.ca_file is not None:
+            if not access.ca_file.is_file():
+                raise PrometheusError(f"--ca-file {access.ca_file}: no such file")
+            try:
+                self.context = ssl.create_default_context(cafile=str(access.ca_file))
+            except ssl.SSLError as exc:
+                raise PrometheusError(f"--ca-file {access.ca_file}: not a PEM certificate ({exc.reason})") from exc
+        if access.username is not None:
+            password = os.environ.get(PASSWORD_ENV)
+            if password is None:
+                raise PrometheusError(f"--username {access.username!r}: set the password in the environment variable {PASSWORD_ENV}")
+            token = base64.b64encode(f"{access.username}:{password}".encode()).decode()
+            self.headers["Authorization"] = f"Basic {token}"
 
     def query(self, expr: str) -> list[tuple[dict[str, str], float]]:
         """The instant vector of expr: (labels, value) pairs; NaN stays NaN."""
         params = urllib.parse.urlencode({"query": expr, "time": f"{self.at:.3f}"})
-        request = urllib.request.Request(
-            f"{self.url}/api/v1/query?{params}", headers={"Accept": "application/json", "User-Agent": "obsgen-report"}
-        )
+        request = urllib.request.Request(f"{self.url}/api/v1/query?{params}", headers=self.headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as resp:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as resp:
                 body = resp.read()
         except urllib.error.HTTPError as exc:
             raise PrometheusError(f"Prometheus at {self.url} answered HTTP {exc.code} to {expr!r}: {_error_detail(exc)}") from exc
@@ -363,10 +393,12 @@ def _coverage(prom: Prometheus, profile_name: str, stack: Any, slos: list[dict[s
     }
 
 
-def build(prometheus_url: str, profile: Path | None = None, at: str | None = None, timeout: float = 10.0) -> dict[str, Any]:
+def build(
+    prometheus_url: str, profile: Path | None = None, at: str | None = None, timeout: float = 10.0, access: Access = Access()
+) -> dict[str, Any]:
     """Query Prometheus and assemble the report (the JSON document of the module docstring)."""
     evaluated = parse_time(at)
-    prom = Prometheus(prometheus_url, evaluated, timeout)
+    prom = Prometheus(prometheus_url, evaluated, timeout, access)
     stack, profile_name = None, ""
     if profile is not None:  # a bad profile fails before any query
         from . import model
@@ -509,9 +541,9 @@ def render(report: dict[str, Any], fmt: str) -> str:
     return render_json(report) if fmt == "json" else render_markdown(report)
 
 
-def run(prometheus_url: str, profile: Path | None, fmt: str, fail_on: str, at: str | None) -> tuple[str, int]:
+def run(prometheus_url: str, profile: Path | None, fmt: str, fail_on: str, at: str | None, access: Access = Access()) -> tuple[str, int]:
     """What `obsgen report` prints and its exit code; ObsgenError means exit 2."""
     check_choice("--format", fmt, FORMATS)
     check_choice("--fail-on", fail_on, FAIL_ON)
-    result = build(prometheus_url, profile=profile, at=at)
+    result = build(prometheus_url, profile=profile, at=at, access=access)
     return render(result, fmt), exit_code(result, fail_on)
