@@ -12,8 +12,8 @@ example fault commands, and each notification as it arrives.
     .venv/bin/python ci/preview.py --profile my.yaml --port-base 29090
 
 Like the live tests, the SLO rule groups are evaluated every 5 s instead of
-every minute, and the SLO ticket fires after 2m instead of 15m, so an SLO
-burn shows within minutes; `--as-rendered` runs every rule as rendered.
+every minute, so an SLO burn shows within minutes; `--as-rendered` runs
+every rule as rendered.
 HA tiers run one Prometheus and one Alertmanager here.
 """
 
@@ -32,7 +32,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.live_stack import LIVE_PROFILE, SHORTENED_FOR, SHORTENED_INTERVALS, LiveStack, Notification, live_stack  # noqa: E402
+from tests.support.live_stack import LIVE_PROFILE, SHORTENED_INTERVALS, LiveStack, Notification, live_stack  # noqa: E402
 from tests.support.render import TIERS  # noqa: E402
 
 
@@ -79,8 +79,8 @@ def _banner(stack: LiveStack, profile: Path, shortened: bool) -> str:
         f"  .venv/bin/obsgen report --prometheus-url {prom} --profile {profile}      # SLO report",
         "",
         (
-            f"Shortened to show SLO alerts within minutes: SLO rule groups every {SHORTENED_INTERVALS['slo-*']} (rendered: 1m),"
-            f" SLOErrorBudgetBurnSlow `for` {SHORTENED_FOR['SLOErrorBudgetBurnSlow']} (rendered: 15m). --as-rendered turns this off."
+            f"Shortened to show SLO alerts within minutes: SLO rule groups every {SHORTENED_INTERVALS['slo-*']} (rendered: 1m)."
+            " --as-rendered turns this off."
             if shortened
             else "Every rule as rendered (SLO rule groups every 1m)."
         ),
@@ -112,7 +112,7 @@ def main() -> int:
         help="Prometheus on this port, Alertmanager +1, blackbox +2, receiver +3, services +10… (default 19090)",
     )
     parser.add_argument("--load-rate", type=float, default=5.0, help="requests/s on each service (default 5)")
-    parser.add_argument("--as-rendered", action="store_true", help="do not shorten the SLO rule interval and the ticket's `for`")
+    parser.add_argument("--as-rendered", action="store_true", help="do not shorten the SLO rule interval")
     args = parser.parse_args()
 
     # SIGTERM stops like Ctrl-C does, so every process is stopped on the way out.
@@ -131,7 +131,6 @@ def main() -> int:
                 workdir / "stack",
                 profile,
                 intervals={} if args.as_rendered else SHORTENED_INTERVALS,
-                alert_for={} if args.as_rendered else SHORTENED_FOR,
                 load_rate=args.load_rate,
                 ports=_ports(args.port_base, profile),
             ) as stack:

@@ -41,10 +41,9 @@ what cannot exist outside a cluster is changed, by these rules:
     tests use it, on the SLO groups (rendered 1m): it shortens the wait for
     a burn-rate page without touching scrape intervals, the other groups'
     evaluation or any expression.
-12. An alert's `for` can be set by alert name (`alert_for`). The live tests
-    use it for one alert only: the SLO ticket (`SLOErrorBudgetBurnSlow`,
-    15m → the page's 2m), so that it fires within the test and its
-    inhibition by the page can be seen, never before the page itself.
+12. (Retired: an alert's `for` by name. The live tests used it to shorten
+    the SLO ticket's `for: 15m`; every burn-rate pair now has the page's
+    2m, so the rules run with the `for` they ship with.)
 
 The OpenTelemetry Collector (agent, gateway, sidecar) runs with its
 rendered config under three more rules:
@@ -287,17 +286,14 @@ def credential_files(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def rule_files(
-    files: Mapping[str, str], intervals: Mapping[str, str] | None = None, alert_for: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Rendered rule files (name → YAML text), with group intervals (rule 11) and
-    alert `for` durations (rule 12) changed where asked; everything else as rendered.
+def rule_files(files: Mapping[str, str], intervals: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Rendered rule files (name → YAML text), with group intervals changed where
+    asked (rule 11); everything else as rendered.
 
-    intervals maps a group name pattern (fnmatch) to its new interval; alert_for
-    maps an alert name to its new `for`. Files nothing applies to are returned
-    unchanged, byte for byte.
+    intervals maps a group name pattern (fnmatch) to its new interval. Files
+    nothing applies to are returned unchanged, byte for byte.
     """
-    intervals, alert_for = intervals or {}, alert_for or {}
+    intervals = intervals or {}
     out: dict[str, str] = {}
     for name, text in files.items():
         document = yaml.safe_load(text)
@@ -307,10 +303,6 @@ def rule_files(
             if pattern is not None:
                 group["interval"] = intervals[pattern]
                 changed = True
-            for rule in group.get("rules", []):
-                if rule.get("alert") in alert_for:
-                    rule["for"] = alert_for[rule["alert"]]
-                    changed = True
         out[name] = yaml.safe_dump(document, sort_keys=False) if changed else text
     return out
 

@@ -13,12 +13,11 @@ What runs, all on 127.0.0.1 and all stopped on exit:
   Alertmanager reads the URL from (`url_file`) points at it, and it records
   every notification with its arrival time.
 
-Two changes shorten waits and are on by default (`SHORTENED_INTERVALS`,
-`SHORTENED_FOR`; pass `{}` to run everything as rendered): the SLO rule
-groups are evaluated every 5 s instead of every minute (loopback rule 11),
-and the SLO ticket's `for` is the page's 2m instead of 15m (rule 12).
-Scrape and probe intervals, the other groups' 15 s evaluation, every other
-`for` and Alertmanager's timings are as rendered.
+One change shortens waits and is on by default (`SHORTENED_INTERVALS`;
+pass `{}` to run everything as rendered): the SLO rule groups are evaluated
+every 5 s instead of every minute (loopback rule 11). Scrape and probe
+intervals, the other groups' 15 s evaluation, every `for` and
+Alertmanager's timings are as rendered.
 """
 
 from __future__ import annotations
@@ -52,10 +51,6 @@ READY_TIMEOUT = 60.0
 # Loopback rule 11: SLO groups (rendered `interval: 1m`) every 5 s, so a
 # burn-rate page arrives within minutes; the `for` of the page is untouched.
 SHORTENED_INTERVALS: Mapping[str, str] = {"slo-*": "5s"}
-# Loopback rule 12: the SLO ticket fires after the page's 2m instead of 15m,
-# so the test can see the page inhibit it. Equal to the page's `for`, so it
-# can never fire (and be notified) before the page that inhibits it.
-SHORTENED_FOR: Mapping[str, str] = {"SLOErrorBudgetBurnSlow": "2m"}
 
 # The annotated-pods scrape job of the rendered config: the one that scrapes
 # the profile's services (prometheus.io/* annotations on their pods).
@@ -367,7 +362,6 @@ def live_stack(
     workdir: Path,
     profile: Path = LIVE_PROFILE,
     intervals: Mapping[str, str] = SHORTENED_INTERVALS,
-    alert_for: Mapping[str, str] = SHORTENED_FOR,
     load_rate: float = 5.0,
     ports: Mapping[str, int] | None = None,
     host: str = "127.0.0.1",
@@ -437,7 +431,7 @@ def live_stack(
             rules_dir = workdir / "rules"
             rules_dir.mkdir(exist_ok=True)
             rendered_rules = rule_files(objects)
-            for name, text in loopback.rule_files(rendered_rules, intervals, alert_for).items():
+            for name, text in loopback.rule_files(rendered_rules, intervals).items():
                 (rules_dir / name).write_text(text)
             prom_rendered = yaml.safe_load(configmap_file(objects, "obs-prometheus-config", "prometheus.yml"))
             targets: dict[str, list[loopback.Target]] = {

@@ -87,13 +87,18 @@ class WindowTable:
 
 # role, alert, long, short, severity, for. Pages are the pairs that catch a
 # burn within hours; tickets the ones that need a day or more to be sure.
-# `for` only absorbs one-evaluation glitches (counter resets, late scrapes):
-# the short window already keeps an alert from reacting to a blip.
+# The windows do the filtering (the workbook's design): the long one makes
+# an alert significant, the short one keeps it from reacting to a blip or
+# outliving the burn. `for` only absorbs a glitch of one evaluation (a
+# counter reset, a late scrape), so it is two evaluations (1m each) on every
+# pair; a longer one only made tickets late (a full outage ticketed after
+# 20 minutes with `for: 15m`, where the windows say 5).
+PAIR_FOR = "2m"
 _GEOMETRY: tuple[tuple[str, str, str, str, str, str], ...] = (
-    ("fast", "SLOErrorBudgetBurnFast", "1h", "5m", "critical", "2m"),
-    ("medium", "SLOErrorBudgetBurnMedium", "6h", "30m", "critical", "5m"),
-    ("slow", "SLOErrorBudgetBurnSlow", "1d", "2h", "warning", "15m"),
-    ("chronic", "SLOErrorBudgetBurnChronic", "3d", "6h", "warning", "30m"),
+    ("fast", "SLOErrorBudgetBurnFast", "1h", "5m", "critical", PAIR_FOR),
+    ("medium", "SLOErrorBudgetBurnMedium", "6h", "30m", "critical", PAIR_FOR),
+    ("slow", "SLOErrorBudgetBurnSlow", "1d", "2h", "warning", PAIR_FOR),
+    ("chronic", "SLOErrorBudgetBurnChronic", "3d", "6h", "warning", PAIR_FOR),
 )
 
 # Budget share spent when each pair fires. A 7d budget is a quarter of a 28d
