@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from obsgen.profile import load
 from obsgen.rules import slo as slo_engine
 from obsgen.rules.slo import alerts, engine
 from obsgen.rules.slo.windows import TIER_ALERTING, seconds
-from obsgen.rules.types import AlertRule, RecordingRule
+from obsgen.rules.types import AlertRule, RecordingRule, runbook_uid
 from obsgen.telemetry import le_matcher
 from tests import test_slo_scenarios as scenarios
 from tests.support.tools import tool
@@ -50,8 +51,8 @@ def test_30d_windows_are_the_workbook_table():
     "period, factors",
     [
         ("28d", (13.44, 5.6, 2.8, 0.9333333333)),
-        # A 7d budget is a quarter of a 28d one: 4× the shares, the same burn factors.
-        ("7d", (13.44, 5.6, 2.8, 0.9333333333)),
+        # Horizons 12.5 h, 2 d, 5 d and the period (windows.py).
+        ("7d", (13.44, 3.5, 1.4, 0.98)),
     ],
 )
 def test_burn_factors_are_computed_from_budget_share_period_and_window(period, factors):
@@ -60,6 +61,19 @@ def test_burn_factors_are_computed_from_budget_share_period_and_window(period, f
     for p in table.pairs:
         assert p.burn_factor == pytest.approx(float(p.budget_share) * seconds(period) / seconds(p.long))
         assert seconds(p.short) * 12 == seconds(p.long)
+
+
+@pytest.mark.parametrize("period", ["30d", "28d", "7d"])
+def test_a_burn_that_empties_the_budget_in_two_days_pages_well_before(period):
+    """Continuous-time theory of the table: a pair fires once its share of the
+    budget is spent at a burn above its factor. A burn that empties the
+    budget in 42 h must page with most of the budget left, in every period."""
+    table = slo_engine.windows(period)
+    rate = seconds(period) / (42 * 3600)  # burn rate that empties the budget in 42 h
+    pages = [p for p in table.pairs if p.severity == "critical" and rate > p.burn_factor]
+    assert pages, f"{period}: no page at burn rate {rate:.2f}"
+    first = min(float(p.budget_share) * seconds(period) / rate for p in pages)
+    assert first <= 0.15 * 42 * 3600, f"{period}: first page after {first / 3600:.1f} h"
 
 
 def test_unsupported_period_is_refused():
@@ -383,10 +397,117 @@ def test_latency_threshold_of_a_declared_bucket_is_accepted(tmp_path):
     assert any('le=~"0\\\\.30*"' in r.expr for r in slo_engine.rule_groups(stack)[-1].rules)
 
 
-def test_unsupported_period_in_the_profile_is_rejected_by_the_schema(tmp_path):
+def test_a_period_without_windows_is_rejected_with_its_field(tmp_path):
     path = write_profile(tmp_path, [with_slo(period="14d"), LEDGER])
-    with pytest.raises(ValidationErrors, match=r"services\[0\]\.slos\[0\]\.period: '14d' is not one of"):
-        load(path)
+    assert problems(path) == [
+        f"{path}: services[0].slos[0].period: unsupported period '14d': supported are 30d, 28d, 7d (more with sloDefaults.windows)"
+    ]
+
+
+def alert_windows(period: str, **overrides: dict[str, Any]) -> dict[str, Any]:
+    """A Sloth AlertWindows document (our own numbers), pairs overridable by 'page_quick' etc."""
+    pairs = {
+        "page_quick": {"errorBudgetPercent": 4, "shortWindow": "5m", "longWindow": "1h"},
+        "page_slow": {"errorBudgetPercent": 10, "shortWindow": "30m", "longWindow": "6h"},
+        "ticket_quick": {"errorBudgetPercent": 15, "shortWindow": "2h", "longWindow": "1d"},
+        "ticket_slow": {"errorBudgetPercent": 30, "shortWindow": "6h", "longWindow": "3d"},
+    }
+    pairs.update(overrides)
+    spec: dict[str, Any] = {"sloPeriod": period, "page": {}, "ticket": {}}
+    for key, value in pairs.items():
+        kind, speed = key.split("_")
+        spec[kind][speed] = value
+    return {"apiVersion": "sloth.slok.dev/v1", "kind": "AlertWindows", "spec": spec}
+
+
+def with_defaults(path: Path, tmp_path: Path, period: str | None, windows: dict[str, Any]) -> Path:
+    data = yaml.safe_load(path.read_text())
+    for name, document in windows.items():
+        (tmp_path / name).write_text(yaml.safe_dump(document))
+    data["sloDefaults"] = {**({"period": period} if period else {}), "windows": list(windows)}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_sloth_files_take_the_default_period_and_custom_windows(tmp_path):
+    """--default-slo-period and --slo-period-windows-path, as profile settings:
+    a Sloth file's SLOs get the 14d period, its pairs and factors from the
+    shares, and the profile's own SLO may name 14d too."""
+    path = write_profile(tmp_path, [with_slo(period="14d"), LEDGER], {"sloth.yaml": copy.deepcopy(SLOTH)})
+    with_defaults(path, tmp_path, "14d", {"windows-14d.yaml": alert_windows("14d")})
+    stack = model.build(load(path))
+    found = {slo.name: slo for slo in slo_engine.slos(stack)}
+    assert {slo.period for slo in found.values()} == {"14d"}
+    pairs = slo_engine.alert_pairs(found["checkout-sloth-availability"], stack)
+    assert [(p.long, p.short, round(p.burn_factor, 4)) for p in pairs] == [
+        ("1h", "5m", 13.44),
+        ("6h", "30m", 5.6),
+        ("1d", "2h", 2.1),
+        ("3d", "6h", 1.4),
+    ]
+    rules = [r for g in slo_engine.rule_groups(stack) for r in g.rules]
+    slow = [r for r in rules if getattr(r, "name", "") == "SLOErrorBudgetBurnSlow"]
+    assert slow and all(re.search(r"slo:burn_rate:ratio_rate1d(\{[^}]*\})? > 2\.1\n", r.expr) for r in slow), [r.expr for r in slow]
+
+
+def test_custom_windows_replace_a_built_in_period(tmp_path):
+    path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER])
+    with_defaults(
+        path,
+        tmp_path,
+        None,
+        {"w.yaml": alert_windows("30d", page_slow={"errorBudgetPercent": 3, "shortWindow": "1h", "longWindow": "12h"})},
+    )
+    stack = model.build(load(path))
+    (slo,) = slo_engine.slos(stack)
+    medium = next(p for p in slo_engine.alert_pairs(slo, stack) if p.role == "medium")
+    assert (medium.long, medium.short, medium.burn_factor) == ("12h", "1h", pytest.approx(1.8))
+
+
+@pytest.mark.parametrize(
+    "windows, period, field, reason",
+    [
+        (
+            alert_windows("14d", page_quick={"errorBudgetPercent": 4, "shortWindow": "7m", "longWindow": "1h"}),
+            "14d",
+            "spec.page.quick.longWindow",
+            "1h must be a whole multiple (above one) of shortWindow 7m",
+        ),
+        (
+            alert_windows("14d", ticket_slow={"errorBudgetPercent": 30, "shortWindow": "6h", "longWindow": "15d"}),
+            "14d",
+            "spec.ticket.slow.longWindow",
+            "15d is longer than the period 14d",
+        ),
+        (
+            alert_windows("14d", ticket_quick={"errorBudgetPercent": 0, "shortWindow": "2h", "longWindow": "1d"}),
+            "14d",
+            "spec.ticket.quick.errorBudgetPercent",
+            "0 is not a percentage in (0, 100]",
+        ),
+        (alert_windows("14d"), "21d", "sloDefaults.period", "no alert windows for period '21d': use one of 30d, 28d, 14d, 7d"),
+    ],
+)
+def test_bad_alert_windows_are_refused_naming_file_and_field(tmp_path, windows, period, field, reason):
+    path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER])
+    with_defaults(path, tmp_path, period, {"w.yaml": windows})
+    where = path if field.startswith("sloDefaults") else tmp_path / "w.yaml"
+    assert f"{where}: {field}: {reason}" in problems(path)
+
+
+def test_custom_window_rules_pass_promtool(tmp_path):
+    path = write_profile(tmp_path, [with_slo(period="14d"), LEDGER], {"sloth.yaml": copy.deepcopy(SLOTH)})
+    with_defaults(path, tmp_path, "14d", {"windows-14d.yaml": alert_windows("14d")})
+    assert_promtool_accepts(model.build(load(path)), tmp_path)
+
+
+def assert_promtool_accepts(stack, tmp_path: Path) -> None:
+    """The SLO rule groups of the stack pass `promtool check rules`."""
+    document = {"groups": [g.render(stack) for g in slo_engine.rule_groups(stack)]}
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(yaml.safe_dump(document))
+    proc = subprocess.run([tool("promtool"), "check", "rules", str(rules_file)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_duplicate_slo_names_across_the_profile(tmp_path):
@@ -431,9 +552,6 @@ def openslo_with(kind: str, change) -> list[dict[str, Any]]:
     return docs
 
 
-ALERTS_GENERATED = "obsgen generates the burn-rate alerts of the tier (SLOErrorBudgetBurn*: names, windows, severities); remove it"
-
-
 @pytest.mark.parametrize(
     "doc, field, reason",
     [
@@ -460,21 +578,151 @@ ALERTS_GENERATED = "obsgen generates the burn-rate alerts of the tier (SLOErrorB
             " give sli.events (error_query, total_query)",
         ),
         (
-            sloth_with(lambda d: d["slos"][0].update(alerting={"name": "MyAlert", "page_alert": {"disable": False}})),
+            sloth_with(lambda d: d["slos"][0]["sli"].update(plugin={"id": "sloth-common/availability"})),
+            "slos[0].sli.plugin",
+            "not supported: Sloth SLI plugin (sloth-common/availability) run inside Sloth, and obsgen cannot run them;"
+            " write the plugin's queries as sli.events",
+        ),
+        (
+            sloth_with(lambda d: d.update(slo_plugins={"chain": [{"id": "sloth.dev/core/debug/v1"}]})),
+            "slo_plugins",
+            "not supported: Sloth SLO plugins (sloth.dev/core/debug/v1) run inside Sloth, and obsgen cannot run them",
+        ),
+        (
+            sloth_with(lambda d: d["slos"][0].update(alerting={"name": "1Bad", "page_alert": {"disable": False}})),
             "slos[0].alerting.name",
-            f"not supported: {ALERTS_GENERATED}",
+            "'1Bad' is not a valid alert name (letters, digits, '_' and ':', not starting with a digit)",
+        ),
+        (
+            sloth_with(lambda d: d["slos"][0].update(alerting={"name": "A", "ticket_alert": {"disable": "yes"}})),
+            "slos[0].alerting.ticket_alert.disable",
+            "must be true or false",
         ),
         (
             sloth_with(lambda d: d["slos"][0]["sli"]["events"].update(error_query="sum(rate(x[5m]))")),
             "slos[0].sli.events.error_query",
             "the query must use {{.window}} as its range, e.g. rate(x[{{.window}}])",
         ),
-        (sloth_with(lambda d: d.update(labels={"team": "x"})), "labels.team", "label 'team' is set by obsgen and cannot be overridden"),
+        (sloth_with(lambda d: d.update(labels={"slo": "x"})), "labels.slo", "label 'slo' is set by obsgen and cannot be overridden"),
     ],
 )
 def test_sloth_errors_name_file_and_field(tmp_path, doc, field, reason):
     path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER], {"sloth.yaml": doc})
     assert problems(path)[0] == f"{tmp_path / 'sloth.yaml'}: {field}: {reason}"
+
+
+# A Sloth file with Sloth's whole alerting block (our own content, written to
+# the prometheus/v1 spec): the shape of Sloth's getting-started example.
+SLOTH_ALERTING = {
+    "name": "CheckoutHighErrorRate",
+    "labels": {"category": "availability"},
+    "annotations": {"summary": "High error rate on checkout"},
+    "page_alert": {"labels": {"severity": "pageteam", "routing_key": "payments"}},
+    "ticket_alert": {"labels": {"severity": "slack", "slack_channel": "#payments"}, "annotations": {"note": "ticket"}},
+}
+
+
+def _sloth_stack(tmp_path: Path, alerting: dict[str, Any], labels: dict[str, Any] | None = None, disabled: list[str] = ()):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    doc = copy.deepcopy(SLOTH)
+    doc["slos"][0]["alerting"] = alerting
+    if labels is not None:
+        doc["labels"] = labels
+    path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER], {"sloth.yaml": doc})
+    if disabled:
+        data = yaml.safe_load(path.read_text())
+        data["alerts"] = {"disabled": list(disabled)}
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+    stack = model.build(load(path))
+    slo = next(s for s in slo_engine.slos(stack) if s.name == "checkout-sloth-availability")
+    return stack, slo
+
+
+def test_a_sloth_alerting_block_is_read_as_written(tmp_path):
+    """alerting.name names every burn alert (burn_window tells them apart, as
+    sloth_severity does in Sloth); obs's severities and runbooks still apply;
+    the page and ticket labels go to their kind; labels obs sets itself keep
+    the file's value as slo_<name>."""
+    stack, slo = _sloth_stack(tmp_path, copy.deepcopy(SLOTH_ALERTING), {"owner": "payments", "tier": "2"})
+    rules = slo_engine.alert_rules(slo, stack)
+    burns = [r for r in rules if r.canonical.startswith("SLOErrorBudgetBurn")]
+    assert [(r.name, r.canonical, r.severity) for r in burns] == [
+        ("CheckoutHighErrorRate", "SLOErrorBudgetBurnFast", "critical"),
+        ("CheckoutHighErrorRate", "SLOErrorBudgetBurnMedium", "critical"),
+        ("CheckoutHighErrorRate", "SLOErrorBudgetBurnSlow", "warning"),
+        ("CheckoutHighErrorRate", "SLOErrorBudgetBurnChronic", "warning"),
+    ]
+    rendered = [r.render(stack) for r in burns]
+    for r in rendered:
+        assert r["labels"]["severity"] in ("critical", "warning") and r["labels"]["slo_tier"] == "2" and r["labels"]["tier"] == "advanced"
+        assert r["labels"]["category"] == "availability" and r["annotations"]["summary"] == "High error rate on checkout"
+    page, ticket = rendered[0], rendered[2]
+    assert (page["labels"]["slo_severity"], page["labels"]["routing_key"]) == ("pageteam", "payments")
+    assert (ticket["labels"]["slo_severity"], ticket["labels"]["slack_channel"], ticket["annotations"]["note"]) == (
+        "slack",
+        "#payments",
+        "ticket",
+    )
+    assert "routing_key" not in ticket["labels"] and "slack_channel" not in page["labels"]
+    assert page["annotations"]["runbook_url"].endswith(runbook_uid("SLOErrorBudgetBurnFast"))
+    # The faster of the renamed alerts silences the slower ones of the same SLO.
+    inhibit = slo_engine.inhibit_rules(stack)
+    renamed = [r for r in inhibit if 'alertname="CheckoutHighErrorRate"' in r["source_matchers"]]
+    assert renamed[0] == {
+        "source_matchers": ['alertname="CheckoutHighErrorRate"', 'burn_window="1h"'],
+        "target_matchers": ['alertname="CheckoutHighErrorRate"', 'burn_window=~"6h|1d|3d"'],
+        "equal": list(alerts.INHIBIT_EQUAL),
+    }
+    assert_promtool_accepts(stack, tmp_path)
+
+
+def test_sloth_disable_turns_a_kind_off_and_profile_settings_follow_the_obs_name(tmp_path):
+    stack, slo = _sloth_stack(tmp_path / "a", {"page_alert": {"disable": True}, "ticket_alert": {"disable": True}})
+    assert not [r for r in slo_engine.alert_rules(slo, stack) if r.identity.startswith("SLOErrorBudgetBurn")]
+    stack, slo = _sloth_stack(tmp_path / "b", {"name": "Named", "ticket_alert": {"disable": True}}, disabled=["SLOErrorBudgetBurnFast"])
+    assert [r.canonical for r in slo_engine.alert_rules(slo, stack) if r.name == "Named"] == ["SLOErrorBudgetBurnMedium"]
+
+
+def _as_resource(doc: dict[str, Any]) -> dict[str, Any]:
+    """The same SLOs as Sloth's Kubernetes resource (camelCase under spec)."""
+    text = yaml.safe_dump({k: v for k, v in doc.items() if k != "version"}, sort_keys=False)
+    for snake, camel in (
+        ("error_query", "errorQuery"),
+        ("total_query", "totalQuery"),
+        ("page_alert", "pageAlert"),
+        ("ticket_alert", "ticketAlert"),
+    ):
+        text = text.replace(f"{snake}:", f"{camel}:")
+    return {
+        "apiVersion": "sloth.slok.dev/v1",
+        "kind": "PrometheusServiceLevel",
+        "metadata": {"name": "checkout"},
+        "spec": yaml.safe_load(text),
+    }
+
+
+def test_sloths_kubernetes_resource_reads_like_its_file(tmp_path):
+    doc = copy.deepcopy(SLOTH)
+    doc["slos"][0]["alerting"] = copy.deepcopy(SLOTH_ALERTING)
+    for sub in ("file", "cr", "bad"):
+        (tmp_path / sub).mkdir()
+    as_file = write_profile(tmp_path / "file", [copy.deepcopy(SERVICE), LEDGER], {"s.yaml": doc})
+    as_cr = write_profile(tmp_path / "cr", [copy.deepcopy(SERVICE), LEDGER], {"s.yaml": _as_resource(doc)})
+
+    def sloth_slo(path: Path):
+        stack = model.build(load(path))
+        slo = next(s for s in slo_engine.slos(stack) if s.name == "checkout-sloth-availability")
+        return dataclasses.replace(slo, file=""), [r.render(stack) for r in slo_engine.alert_rules(slo, stack)]
+
+    (file_slo, file_rules), (cr_slo, cr_rules) = sloth_slo(as_file), sloth_slo(as_cr)
+    for name in file_slo.__dataclass_fields__:
+        assert getattr(file_slo, name) == getattr(cr_slo, name), name
+    assert file_rules == cr_rules
+    broken = _as_resource(doc)
+    broken["spec"]["slos"][0]["sli"]["events"]["errorQuery"] = "sum(rate(x[5m]))"
+    path = write_profile(tmp_path / "bad", [copy.deepcopy(SERVICE), LEDGER], {"s.yaml": broken})
+    reason = "the query must use {{.window}} as its range, e.g. rate(x[{{.window}}])"
+    assert problems(path) == [f"{tmp_path / 'bad' / 's.yaml'}: spec.slos[0].sli.events.errorQuery: {reason}"]
 
 
 SLO_PATH = "SLO/ledger-openslo-availability"
@@ -496,7 +744,7 @@ SLO_PATH = "SLO/ledger-openslo-availability"
         (
             openslo_with("SLO", lambda d: d["spec"]["timeWindow"][0].update(duration="14d")),
             f"{SLO_PATH}.spec.timeWindow[0].duration",
-            "unsupported period '14d': supported are 30d, 28d, 7d",
+            "unsupported period '14d': supported are 30d, 28d, 7d (more with sloDefaults.windows)",
         ),
         (
             openslo_with("SLO", lambda d: d["spec"]["timeWindow"][0].update(isRolling=False)),

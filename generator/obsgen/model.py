@@ -133,6 +133,8 @@ class Stack:
     rules_format: str = "configmap"
     policy_team: str = ""
     slo_files: tuple[Path, ...] = ()
+    slo_default_period: str = "30d"  # of Sloth prometheus/v1 files (sloDefaults.period)
+    slo_window_files: tuple[Path, ...] = ()  # Sloth AlertWindows files (sloDefaults.windows)
     components: frozenset[str] = frozenset()  # the tier's, with the chosen trace backend
     traces_backend: str = "tempo"
     jaeger_storage: str = "badger"
@@ -334,6 +336,8 @@ def build(profile: Profile) -> Stack:
         rules_format=data.get("rules", {}).get("format", "configmap"),
         policy_team=data.get("policy", {}).get("team", ""),
         slo_files=tuple(profile_dir / f for f in data.get("sloFiles", [])),
+        slo_default_period=data.get("sloDefaults", {}).get("period", "30d"),
+        slo_window_files=tuple(profile_dir / f for f in data.get("sloDefaults", {}).get("windows", [])),
         components=components,
         traces_backend=data.get("traces", {}).get("backend", "tempo"),
         jaeger_storage=data.get("traces", {}).get("jaegerStorage", "badger"),

@@ -49,9 +49,11 @@ def _spec(page: runbooks.Page, dashboard: str) -> DashboardSpec:
 
 
 def specs(stack: Stack) -> list[DashboardSpec]:
-    """A page for every alert name the stack's rules carry, in name order."""
+    """A page for every alert the stack's rules carry, in name order; an alert a
+    file renamed (Sloth's alerting.name) links the page of the obs alert it
+    stands for."""
     dashboards: dict[str, str] = {}
     for rule in alert_rules(stack):
-        dashboards.setdefault(rule.name, rule.dashboard)
+        dashboards.setdefault(rule.identity, rule.dashboard)
     pages = {page.name: page for page in runbooks.all_pages()}
     return [_spec(pages[name], dashboards[name]) for name in sorted(dashboards)]

@@ -27,10 +27,10 @@ def _as_profiled(stack: Stack, group: RuleGroup, services: dict[tuple[str, str],
     for rule in group.rules:
         if isinstance(rule, AlertRule):
             service = services.get((rule.labels.get("service", ""), rule.labels.get("namespace", "")))
-            if rule.name in stack.alerts_disabled or (service and rule.name in service.alerts_disabled):
+            if rule.identity in stack.alerts_disabled or (service and rule.identity in service.alerts_disabled):
                 continue
             for overrides in (stack.alert_overrides, service.alert_overrides if service else {}):
-                if (o := overrides.get(rule.name)) and o.for_:
+                if (o := overrides.get(rule.identity)) and o.for_:
                     rule = dataclasses.replace(rule, for_=o.for_)
         rules.append(rule)
     return dataclasses.replace(group, rules=tuple(rules))

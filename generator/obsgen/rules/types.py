@@ -74,6 +74,15 @@ class AlertRule:
     team: str | None = ""  # "": the stack's default team; None: the team label of the alerting series
     labels: dict[str, str] = field(default_factory=dict)
     dashboard: str = ""  # path below the Grafana base URL, when a dashboard exists
+    # The obs alert this one stands for when a file renamed it (Sloth's
+    # alerting.name): its runbook, and profile settings by name, apply.
+    canonical: str = ""
+    annotations: dict[str, str] = field(default_factory=dict)  # from the declaring file; runbook_url stays obs's
+
+    @property
+    def identity(self) -> str:
+        """The name obs knows the alert by (runbooks, alerts.disabled, overrides)."""
+        return self.canonical or self.name
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -85,7 +94,8 @@ class AlertRule:
         annotations = {
             "summary": self.summary,
             "description": self.description,
-            "runbook_url": runbook_url(stack, self.name),
+            **{k: v for k, v in self.annotations.items() if k != "runbook_url"},
+            "runbook_url": runbook_url(stack, self.identity),
         }
         if self.dashboard:
             # Without alerts.dashboardBaseUrl the link is relative to Grafana's

@@ -17,7 +17,7 @@ from ...model import Service, Stack
 from ...tiers import TIER_ORDER
 from ..alerts import GROUP_SIZE
 from ..types import AlertRule, RecordingRule, RuleGroup
-from . import alerts, engine, imports, profile, sli
+from . import alerts, engine, imports, periods, profile, sli
 from .definition import DEFAULT_MIN_EVENTS, SLO
 from .validate import Problems, SLOValidationErrors
 from .windows import DEFAULT_PERIOD, EVALUATION_INTERVAL, TIER_ALERTING, Pair, TierAlerting, WindowTable, seconds
@@ -54,6 +54,7 @@ def slos(stack: Stack) -> list[SLO]:
     """
     problems = Problems()
     source = profile.source(stack)
+    periods.check(stack, source, problems)
     found = profile.slos(stack, problems) + imports.slos(stack, source, problems)
     first: dict[str, SLO] = {}
     for slo in found:
@@ -84,9 +85,9 @@ def _alerting(stack: Stack) -> TierAlerting:
 def alert_pairs(slo: SLO, stack: Stack) -> tuple[Pair, ...]:
     """The burn-rate pairs an SLO alerts on: its file's own, or the tier's."""
     if slo.pairs is not None:
-        return slo.pairs
-    roles = _alerting(stack).pairs
-    return tuple(p for p in _windows(slo.period).pairs if p.role in roles)
+        return tuple(p for p in slo.pairs if p.role not in slo.disabled_roles)
+    roles = set(_alerting(stack).pairs) - slo.disabled_roles
+    return tuple(p for p in periods.of(stack)[slo.period].pairs if p.role in roles)
 
 
 def _disabled(slo: SLO, stack: Stack) -> frozenset[str]:
@@ -109,7 +110,7 @@ def _alerts(slo: SLO, tier: TierAlerting, pairs: tuple[Pair, ...]) -> list[Alert
 def alert_rules(slo: SLO, stack: Stack) -> list[AlertRule]:
     """The SLO's alerts in this tier, minus those the profile disables by name."""
     disabled = _disabled(slo, stack)
-    return [r for r in _alerts(slo, _alerting(stack), alert_pairs(slo, stack)) if r.name not in disabled]
+    return [r for r in _alerts(slo, _alerting(stack), alert_pairs(slo, stack)) if r.identity not in disabled]
 
 
 def catalogue() -> list[tuple[AlertRule, str]]:
@@ -142,25 +143,28 @@ def _service(slo: SLO, stack: Stack) -> Service | None:
 
 def _own_alerts(slo: SLO, stack: Stack) -> bool:
     """Whether the SLO's alerts differ from what the shared rules give every SLO of the tier."""
-    if slo.pairs is not None or slo.no_data is not None or slo.labels:
+    if slo.pairs is not None or slo.no_data is not None or slo.labels or slo.alert_name or slo.disabled_roles:
+        return True
+    if slo.annotations or slo.kind_labels or slo.kind_annotations:
         return True
     service = _service(slo, stack)
-    names = {r.name for r in _alerts(slo, _alerting(stack), alert_pairs(slo, stack))}
+    names = {r.identity for r in _alerts(slo, _alerting(stack), alert_pairs(slo, stack))}
     return bool(service and (names & service.alerts_disabled or names & set(service.alert_overrides)))
 
 
 def _shared_alerts(members: list[engine.Member], stack: Stack) -> list[AlertRule]:
     tier = _alerting(stack)
     shared = [m.slo for m in members if not m.own_alerts]
-    periods = sorted({slo.period for slo in shared}, key=seconds)
-    rules = [alerts.burn(alerts.every(p), _windows(p).pair(role)) for role in tier.pairs for p in periods]
+    tables = periods.of(stack)
+    used = sorted({slo.period for slo in shared}, key=seconds)
+    rules = [alerts.burn(alerts.every(p), tables[p].pair(role)) for role in tier.pairs for p in used]
     if shared and tier.no_data:
         rules.append(alerts.no_data(alerts.every("")))
     if tier.budget_exhausted:
         actions = sorted({(slo.period, slo.policy_action) for slo in shared}, key=lambda pa: (seconds(pa[0]), pa[1]))
         rules += [alerts.budget_exhausted(alerts.every(p, action)) for p, action in actions]
     if tier.compliance:
-        rules += [alerts.compliance(alerts.every(p)) for p in periods]
+        rules += [alerts.compliance(alerts.every(p)) for p in used]
     return [r for r in rules if r.name not in stack.alerts_disabled]
 
 
@@ -200,5 +204,11 @@ def rule_groups(stack: Stack) -> list[RuleGroup]:
 
 def inhibit_rules(stack: Stack) -> list[dict[str, Any]]:
     """Alertmanager inhibit_rules: a faster burn alert silences the slower ones of the same SLO."""
-    names = {rule.name for slo in slos(stack) for rule in alert_rules(slo, stack)}
-    return alerts.inhibit_rules(names)
+    rules = [rule for slo in slos(stack) for rule in alert_rules(slo, stack)]
+    renamed = {}
+    for slo in slos(stack):
+        if slo.alert_name:
+            longs = tuple(p.long for p in alert_pairs(slo, stack))
+            if len(longs) > 1:
+                renamed[(slo.alert_name, longs)] = True
+    return alerts.inhibit_rules({r.name for r in rules if not r.canonical}, set(renamed))

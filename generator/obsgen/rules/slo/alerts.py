@@ -194,6 +194,11 @@ class Subject:
     dashboard: str
     labels: dict[str, str]
     no_data: str  # the expression of SLONoData
+    # A Sloth file's alert settings (SLO.alert_name and the rest); empty for shared rules.
+    alert_name: str = ""
+    annotations: tuple[tuple[str, str], ...] = ()
+    kind_labels: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    kind_annotations: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     @property
     def who(self) -> str:
@@ -220,6 +225,10 @@ def one(slo: SLO) -> Subject:
         dashboard=DASHBOARD.format(service=slo.service, slo=slo.name),
         labels={**dict(slo.labels), "slo": slo.name, "service": slo.service, "namespace": slo.namespace},
         no_data=f"absent({engine.total(engine.SHORTEST)}{slo.selector})",
+        alert_name=slo.alert_name,
+        annotations=slo.annotations,
+        kind_labels=slo.kind_labels,
+        kind_annotations=slo.kind_annotations,
     )
 
 
@@ -248,13 +257,18 @@ def every(period: str, action: str = "") -> Subject:
 # --- the rules --------------------------------------------------------------------------
 
 
+# Sloth's two kinds of alert, by the pairs that stand for them.
+KIND_OF_ROLE = {"fast": "page", "medium": "page", "slow": "ticket", "chronic": "ticket"}
+
+
 def burn(who: Subject, pair: Pair) -> AlertRule:
     sel, factor = who.selector, engine.number(pair.burn_factor)
+    kind = KIND_OF_ROLE[pair.role]
     expr = f"{engine.burn_rate(pair.long)}{sel} > {factor}\nand\n{engine.burn_rate(pair.short)}{sel} > {factor}"
     # Low traffic: a handful of events make any ratio meaningless.
     expr += who.guard(engine.total(pair.short)) + who.only
     return AlertRule(
-        name=pair.alert,
+        name=who.alert_name or pair.alert,
         expr=expr,
         for_=pair.for_,
         severity=pair.severity,
@@ -267,7 +281,9 @@ def burn(who: Subject, pair: Pair) -> AlertRule:
         runbook=BURN_RUNBOOKS[pair.role],
         team=who.team,
         dashboard=who.dashboard,
-        labels={**who.labels, "burn_window": pair.long},
+        labels={**who.labels, **dict(dict(who.kind_labels).get(kind, ())), "burn_window": pair.long},
+        canonical=pair.alert if who.alert_name else "",
+        annotations={**dict(who.annotations), **dict(dict(who.kind_annotations).get(kind, ()))},
     )
 
 
@@ -325,10 +341,23 @@ def compliance(who: Subject) -> AlertRule:
 # --- inhibitions --------------------------------------------------------------------
 
 
-def inhibit_rules(names: set[str]) -> list[dict[str, Any]]:
-    """A faster burn alert silences the slower ones of the same SLO (among the alerts generated)."""
-    present = [p for p in windows("30d").pairs if p.alert in names]
+def inhibit_rules(names: set[str], renamed: set[tuple[str, tuple[str, ...]]] = frozenset()) -> list[dict[str, Any]]:
+    """A faster burn alert silences the slower ones of the same SLO (among the alerts generated).
+
+    renamed: (alert name, long windows fastest first) of the burn alerts a
+    file renamed (Sloth's alerting.name): they share one name, so burn_window
+    tells the faster from the slower."""
     rules = []
+    for name, longs in sorted(renamed):
+        for i, faster in enumerate(longs[:-1]):
+            rules.append(
+                {
+                    "source_matchers": [f'alertname="{name}"', f'burn_window="{faster}"'],
+                    "target_matchers": [f'alertname="{name}"', f'burn_window=~"{"|".join(longs[i + 1 :])}"'],
+                    "equal": list(INHIBIT_EQUAL),
+                }
+            )
+    present = [p for p in windows("30d").pairs if p.alert in names]
     for i, faster in enumerate(present[:-1]):
         slower = "|".join(p.alert for p in present[i + 1 :])
         rules.append(

@@ -32,6 +32,15 @@ class SLO:
     pairs: tuple[Pair, ...] | None = None
     no_data: bool | None = None  # None: the tier decides
     labels: tuple[tuple[str, str], ...] = ()  # extra alert labels from the declaring file
+    # What a Sloth file says of its alerts: their name (all burn alerts share
+    # it, as in Sloth; burn_window tells them apart), extra annotations, and
+    # per kind (page: the fast and medium pairs, ticket: slow and chronic)
+    # labels, annotations and whether the kind is disabled.
+    alert_name: str = ""
+    annotations: tuple[tuple[str, str], ...] = ()
+    kind_labels: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # (page|ticket, labels)
+    kind_annotations: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    disabled_roles: frozenset[str] = frozenset()
 
     @property
     def source(self) -> str:

@@ -33,10 +33,8 @@ def slos(stack: Stack, profile_source: str, problems: Problems) -> list[SLO]:
                 out.extend(sloth.slos(document, src, stack, problems))
             elif openslo.is_openslo(document):
                 reader.add(document, src, i)
-            elif isinstance(document, dict) and str(document.get("apiVersion", "")).startswith("sloth.slok.dev/"):
-                problems.add(
-                    src, where, "Sloth's Kubernetes resource (PrometheusServiceLevel) is not supported: use the prometheus/v1 file format"
-                )
+            elif sloth.is_resource(document):
+                out.extend(sloth.resource_slos(document, src, stack, problems))
             else:
                 problems.add(src, where, _NEITHER)
     return out + reader.slos()

@@ -19,11 +19,11 @@ from fractions import Fraction
 from typing import Any
 
 from ...model import Stack
+from . import periods, validate
 from . import sli as slis
-from . import validate
 from .definition import DEFAULT_MIN_EVENTS, SLO
 from .validate import Problems
-from .windows import PERIODS, Pair, duration, seconds, windows
+from .windows import Pair, duration, seconds
 
 API_VERSION = "openslo/v1"
 SEVERITIES = {"page": "critical", "critical": "critical", "ticket": "warning", "warning": "warning"}
@@ -254,7 +254,7 @@ class Reader:
                 owner, f"{field}.severity", f"severity {spec.get('severity')!r} is not supported: use page or ticket (critical or warning)"
             )
             ok = False
-        table = windows(period)
+        table = periods.of(self.stack)[period]
         lookback = condition.get("lookbackWindow")
         pair = table.by_long_window(_normal(lookback))
         if pair is None:
@@ -314,7 +314,7 @@ class Reader:
                     self._bad(slo, where, f"two alert conditions use lookbackWindow {pair.long}: one alert per window pair")
                     continue
                 pairs[pair.role] = pair
-        order = [p.role for p in windows(period).pairs]
+        order = [p.role for p in periods.of(self.stack)[period].pairs]
         return tuple(sorted(pairs.values(), key=lambda p: order.index(p.role))), no_data
 
     # --- objects -------------------------------------------------------------
@@ -330,8 +330,8 @@ class Reader:
             self._bad(slo, "spec.timeWindow[0].isRolling", "calendar windows are not supported: the engine's periods are rolling")
             ok = False
         period = _normal(window.get("duration"))
-        if period not in PERIODS:
-            self._bad(slo, "spec.timeWindow[0].duration", validate.period(window.get("duration")))
+        if period not in periods.of(self.stack):
+            self._bad(slo, "spec.timeWindow[0].duration", validate.period(window.get("duration"), periods.of(self.stack)))
             return None
         return period if ok else None
 

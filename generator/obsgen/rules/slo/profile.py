@@ -7,8 +7,8 @@ from typing import Any
 
 from ... import paths, promql
 from ...model import Dependency, Service, Stack
+from . import periods, validate
 from . import sli as slis
-from . import validate
 from .definition import DEFAULT_MIN_EVENTS, DEFAULT_POLICY_ACTION, SLO
 from .validate import Problems
 from .windows import DEFAULT_PERIOD
@@ -108,7 +108,7 @@ def slos(stack: Stack, problems: Problems) -> list[SLO]:
             if reason:
                 found.append((f"{path}.objective", reason))
             period = spec.get("period", DEFAULT_PERIOD)
-            if reason := validate.period(period):
+            if reason := validate.period(period, periods.of(stack)):
                 found.append((f"{path}.period", reason))
             sli, is_probe = _sli(stack, service, spec, path, found)
             for field, reason in found:

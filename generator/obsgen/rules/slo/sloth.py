@@ -14,26 +14,35 @@ from typing import Any
 from ...model import Stack
 from . import sli as slis
 from . import validate
+from .alerts import KIND_OF_ROLE
 from .definition import DEFAULT_MIN_EVENTS, SLO
 from .validate import Problems
 
 VERSION = "prometheus/v1"
-PERIOD = "30d"  # Sloth's default; a prometheus/v1 file cannot set another
 
 _WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
-_ALERTS_ARE_GENERATED = "obsgen generates the burn-rate alerts of the tier (SLOErrorBudgetBurn*: names, windows, severities); remove it"
 _WHY_NOT = {
     "raw": "a ratio query cannot be weighted by traffic nor guarded against low traffic; give sli.events (error_query, total_query)",
-    "plugin": "Sloth SLI plugins do not exist in obsgen; write the plugin's queries as sli.events",
-    "name": _ALERTS_ARE_GENERATED,
-    "annotations": _ALERTS_ARE_GENERATED,
-    "page_alert": _ALERTS_ARE_GENERATED,
-    "ticket_alert": _ALERTS_ARE_GENERATED,
 }
+# Alert names as Prometheus accepts them in the alertname label and rule files.
+_ALERT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_:]*$")
+# obs's own labels that a Sloth label of the same name would collide with:
+# the file's value is kept under slo_<name>, obs's (routing, ownership,
+# multi-cluster identity) wins. alertname, slo and burn_window cannot be
+# renamed into meaning and stay refused.
+_RENAMED = frozenset({"severity", "team", "tier", "cluster", "service", "namespace", "action"})
+_KINDS = ("page", "ticket")
 
 
 def is_sloth(document: Any) -> bool:
     return isinstance(document, dict) and "version" in document and "slos" in document
+
+
+def _plugin_ids(value: Any) -> str:
+    """The ids a plugin block names (sli.plugin, or a plugins/slo_plugins chain)."""
+    items = value.get("chain", [value]) if isinstance(value, dict) else []
+    ids = sorted({str(i.get("id")) for i in items if isinstance(i, dict) and i.get("id")})
+    return ", ".join(ids) or "unnamed"
 
 
 def _fields(data: dict[str, Any], allowed: frozenset[str], path: str, src: str, problems: Problems) -> bool:
@@ -43,16 +52,66 @@ def _fields(data: dict[str, Any], allowed: frozenset[str], path: str, src: str, 
             continue
         ok = False
         field = f"{path}.{key}" if path else str(key)
-        problems.add(
-            src, field, f"not supported: {_WHY_NOT[key]}" if key in _WHY_NOT else f"field {key!r} is not supported by obsgen; remove it"
-        )
+        if key in ("plugin", "plugins", "slo_plugins"):
+            kind = "SLI plugin" if key == "plugin" else "SLO plugins"
+            reason = f"not supported: Sloth {kind} ({_plugin_ids(data[key])}) run inside Sloth, and obsgen cannot run them"
+            if key == "plugin":
+                reason += "; write the plugin's queries as sli.events"
+            problems.add(src, field, reason)
+        else:
+            problems.add(
+                src, field, f"not supported: {_WHY_NOT[key]}" if key in _WHY_NOT else f"field {key!r} is not supported by obsgen; remove it"
+            )
     return ok
 
 
 def _labels(value: Any, path: str, src: str, problems: Problems) -> tuple[tuple[str, str], ...]:
+    """Sloth's labels, with those obs sets itself kept as slo_<name> (see _RENAMED)."""
+    if isinstance(value, dict):
+        value = {(f"slo_{k}" if k in _RENAMED else k): ("true" if v is True else "false" if v is False else v) for k, v in value.items()}
     out, found = validate.labels(value)
     for sub, reason in found:
         problems.add(src, path + sub, reason)
+    return out
+
+
+def _annotations(value: Any, path: str, src: str, problems: Problems) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        problems.add(src, path, "must be a mapping of annotation names to strings")
+        return ()
+    return tuple(value.items())
+
+
+def _alerting(alerting: Any, path: str, src: str, problems: Problems) -> dict[str, Any]:
+    """Sloth's alerting block: name, labels, annotations, and per kind (page,
+    ticket) disable, labels and annotations. Sloth requires the name while a
+    kind is on; obs names unnamed alerts after its own (SLOErrorBudgetBurn*)."""
+    out: dict[str, Any] = {"name": "", "labels": (), "annotations": (), "kind_labels": [], "kind_annotations": [], "disabled": set()}
+    if not isinstance(alerting, dict):
+        problems.add(src, path, "must be a mapping")
+        return out
+    _fields(alerting, frozenset({"name", "labels", "annotations", "page_alert", "ticket_alert"}), path, src, problems)
+    name = alerting.get("name", "")
+    if name and (not isinstance(name, str) or not _ALERT_NAME.match(name)):
+        problems.add(src, f"{path}.name", f"{name!r} is not a valid alert name (letters, digits, '_' and ':', not starting with a digit)")
+    else:
+        out["name"] = name
+    out["labels"] = _labels(alerting.get("labels", {}), f"{path}.labels", src, problems)
+    out["annotations"] = _annotations(alerting.get("annotations", {}), f"{path}.annotations", src, problems)
+    for kind in _KINDS:
+        key = f"{kind}_alert"
+        spec = alerting.get(key, {})
+        if not isinstance(spec, dict):
+            problems.add(src, f"{path}.{key}", "must be a mapping")
+            continue
+        _fields(spec, frozenset({"disable", "labels", "annotations"}), f"{path}.{key}", src, problems)
+        disable = spec.get("disable", False)
+        if not isinstance(disable, bool):
+            problems.add(src, f"{path}.{key}.disable", "must be true or false")
+        elif disable:
+            out["disabled"].add(kind)
+        out["kind_labels"].append((kind, _labels(spec.get("labels", {}), f"{path}.{key}.labels", src, problems)))
+        out["kind_annotations"].append((kind, _annotations(spec.get("annotations", {}), f"{path}.{key}.annotations", src, problems)))
     return out
 
 
@@ -94,10 +153,8 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
         if reason:
             problems.add(src, f"{path}.objective", reason)
         labels = file_labels + _labels(spec.get("labels", {}), f"{path}.labels", src, problems)
-        alerting = spec.get("alerting", {})
-        if isinstance(alerting, dict):
-            _fields(alerting, frozenset({"labels"}), f"{path}.alerting", src, problems)
-            labels += _labels(alerting.get("labels", {}), f"{path}.alerting.labels", src, problems)
+        alerting = _alerting(spec.get("alerting", {}), f"{path}.alerting", src, problems)
+        labels += alerting["labels"]
         sli = spec.get("sli")
         events: dict[str, Any] = {}
         if not isinstance(sli, dict) or not sli:
@@ -116,13 +173,79 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
                 namespace=service.namespace,
                 team=service.team,
                 objective=percent,
-                period=PERIOD,
+                # A prometheus/v1 file cannot name a period: Sloth takes it as a
+                # flag (--default-slo-period), obs from sloDefaults.period.
+                period=stack.slo_default_period,
                 min_events=DEFAULT_MIN_EVENTS,
                 sli=slis.rates(error_query, total_query, "sloth"),
                 file=src,
                 field=path,
                 description=str(spec.get("description", "")),
                 labels=labels,
+                alert_name=alerting["name"],
+                annotations=alerting["annotations"],
+                kind_labels=tuple((k, v) for k, v in alerting["kind_labels"] if v),
+                kind_annotations=tuple((k, v) for k, v in alerting["kind_annotations"] if v),
+                disabled_roles=frozenset(r for r, kind in KIND_OF_ROLE.items() if kind in alerting["disabled"]),
             )
         )
     return out
+
+
+# Sloth's Kubernetes resource: the prometheus/v1 fields under `spec`, in
+# camelCase. It is read by renaming its keys; errors name the resource's
+# own fields.
+RESOURCE_API = "sloth.slok.dev/v1"
+RESOURCE_KIND = "PrometheusServiceLevel"
+_CAMEL = {
+    "sloPlugins": "slo_plugins",
+    "errorQuery": "error_query",
+    "totalQuery": "total_query",
+    "errorRatioQuery": "error_ratio_query",
+    "pageAlert": "page_alert",
+    "ticketAlert": "ticket_alert",
+}
+_SNAKE = {v: k for k, v in _CAMEL.items()}
+# Maps whose keys are data (label and annotation names), never renamed.
+_DATA_KEYS = frozenset({"labels", "annotations", "config", "options"})
+
+
+def is_resource(document: Any) -> bool:
+    return isinstance(document, dict) and document.get("kind") == RESOURCE_KIND
+
+
+def _renamed(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {_CAMEL.get(k, k): (v if k in _DATA_KEYS else _renamed(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_renamed(v) for v in node]
+    return node
+
+
+class _ResourcePaths(Problems):
+    """Reports into `inner` with the resource's field names (spec., camelCase)."""
+
+    def __init__(self, inner: Problems):
+        super().__init__()
+        self.inner = inner
+
+    def add(self, source: str, path: str, reason: str) -> None:
+        parts = [_SNAKE.get(p, p) for p in path.split(".")]
+        self.inner.add(source, "spec." + ".".join(parts) if path and path != "version" else path, reason)
+
+    def count(self) -> int:
+        return self.inner.count()
+
+
+def resource_slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -> list[SLO]:
+    """The SLOs of a PrometheusServiceLevel resource, read as its prometheus/v1 equivalent."""
+    if document.get("apiVersion") != RESOURCE_API:
+        problems.add(
+            src, "apiVersion", f"unsupported {RESOURCE_KIND} version {document.get('apiVersion')!r}: obsgen reads {RESOURCE_API!r}"
+        )
+        return []
+    spec = document.get("spec")
+    if not isinstance(spec, dict):
+        problems.add(src, "spec", "required: service and slos")
+        return []
+    return slos({"version": VERSION, **_renamed(spec)}, src, stack, _ResourcePaths(problems))

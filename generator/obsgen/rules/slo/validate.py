@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ...errors import ValidationErrors
 from ...model import Service, Stack
-from .windows import PERIODS
 
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -57,11 +57,12 @@ def objective(value: Any) -> tuple[Decimal | None, str]:
     return Decimal(format(percent.normalize(), "f")), ""  # 99.900 → 99.9, 90 stays 90
 
 
-def period(value: Any) -> str:
-    """ "" when supported, else the reason."""
-    if value in PERIODS:
+def period(value: Any, periods: Iterable[str]) -> str:
+    """ "" when one of periods (the stack's window tables: periods.of), else the reason."""
+    supported = list(periods)
+    if value in supported:
         return ""
-    return f"unsupported period {value!r}: supported are {', '.join(PERIODS)}"
+    return f"unsupported period {value!r}: supported are {', '.join(supported)} (more with sloDefaults.windows)"
 
 
 def name(value: Any) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
+from typing import Any
 
 # Rule groups of SLOs are evaluated every minute, whatever the tier's global
 # interval: the shortest window is 5m, so 15s steps change nothing a page
@@ -101,14 +102,18 @@ _GEOMETRY: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("chronic", "SLOErrorBudgetBurnChronic", "3d", "6h", "warning", PAIR_FOR),
 )
 
-# Budget share spent when each pair fires. A 7d budget is a quarter of a 28d
-# one: four times the share keeps the burn factors of 28d, so a 7d SLO pages
-# on the same error ratio instead of being four times as trigger-happy.
+# Budget share spent when each pair fires. 30d and 28d are the workbook's.
+# A pair with share s over long window L catches every burn that would empty
+# the budget within L/s; for 28d those horizons are 50 h, 5 d, 10 d and the
+# period. A 7d budget is small, so its horizons must be shorter than the
+# period by more than 28d's are: 12.5 h, 2 d, 5 d and the period (Sloth's
+# 7-day windows make the same choice). Keeping 28d's factors instead (4× its
+# shares) left a burn that empties a 7d budget in 42 h without any page.
 _SHARES: Mapping[str, tuple[str, str, str, str]] = MappingProxyType(
     {
         "30d": ("2/100", "5/100", "10/100", "10/100"),
         "28d": ("2/100", "5/100", "10/100", "10/100"),
-        "7d": ("8/100", "20/100", "40/100", "40/100"),
+        "7d": ("8/100", "125/1000", "20/100", "42/100"),
     }
 )
 
@@ -129,6 +134,75 @@ def windows(period: str) -> WindowTable:
         fraction = Fraction(share)
         pairs.append(Pair(role, alert, long, short, fraction, burn_factor(fraction, period, long), severity, for_))
     return WindowTable(period, seconds(period), tuple(pairs))
+
+
+# Sloth's AlertWindows (sloth.slok.dev/v1) names the four pairs by purpose.
+ALERT_WINDOWS_API = "sloth.slok.dev/v1"
+_SLOTH_PAIRS = (("page", "quick"), ("page", "slow"), ("ticket", "quick"), ("ticket", "slow"))
+
+
+def from_alert_windows(document: Any) -> tuple[WindowTable | None, list[tuple[str, str]]]:
+    """A window table from a Sloth AlertWindows document (the files of Sloth's
+    --slo-period-windows-path): (table, []) or (None, [(field, reason)]).
+
+    page.quick, page.slow, ticket.quick and ticket.slow become the fast,
+    medium, slow and chronic pairs; burn factors follow from the budget
+    shares as for the built-in tables. Each long window must be a multiple
+    of its short one and fit the period; windows longer than the raw limit
+    are sums of 5m counts, so they must be whole multiples of 5m."""
+    found: list[tuple[str, str]] = []
+    if not isinstance(document, dict) or document.get("kind") != "AlertWindows":
+        return None, [("kind", "expected kind: AlertWindows")]
+    if document.get("apiVersion") != ALERT_WINDOWS_API:
+        found.append(("apiVersion", f"expected {ALERT_WINDOWS_API!r}, got {document.get('apiVersion')!r}"))
+    spec = document.get("spec")
+    if not isinstance(spec, dict):
+        return None, [*found, ("spec", "required: sloPeriod, page and ticket")]
+    period = spec.get("sloPeriod")
+    try:
+        period_seconds = seconds(str(period))
+    except ValueError:
+        return None, [*found, ("spec.sloPeriod", f"{period!r} is not a duration such as 30d")]
+    pairs = []
+    for (kind, speed), (role, alert, _, _, severity, for_) in zip(_SLOTH_PAIRS, _GEOMETRY, strict=True):
+        field = f"spec.{kind}.{speed}"
+        item = (spec.get(kind) or {}).get(speed) if isinstance(spec.get(kind), dict) else None
+        if not isinstance(item, dict):
+            found.append((field, "required: errorBudgetPercent, shortWindow, longWindow"))
+            continue
+        percent = item.get("errorBudgetPercent")
+        if isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 < percent <= 100:
+            found.append((f"{field}.errorBudgetPercent", f"{percent!r} is not a percentage in (0, 100]"))
+            continue
+        try:
+            long, short = seconds(str(item.get("longWindow"))), seconds(str(item.get("shortWindow")))
+        except ValueError:
+            found.append((field, f"longWindow {item.get('longWindow')!r} and shortWindow {item.get('shortWindow')!r} must be durations"))
+            continue
+        if short >= long or long % short:
+            found.append((f"{field}.longWindow", f"{duration(long)} must be a whole multiple (above one) of shortWindow {duration(short)}"))
+            continue
+        if long > period_seconds:
+            found.append((f"{field}.longWindow", f"{duration(long)} is longer than the period {duration(period_seconds)}"))
+            continue
+        if long > seconds(RAW_WINDOW_LIMIT) and long % seconds("5m"):
+            reason = f"{duration(long)}: windows above {RAW_WINDOW_LIMIT} add up 5m counts, so use a multiple of 5m"
+            found.append((f"{field}.longWindow", reason))
+            continue
+        share = Fraction(str(percent)) / 100
+        factor = float(share * period_seconds / long)
+        pairs.append(Pair(role, alert, duration(long), duration(short), share, factor, severity, for_))
+    if found:
+        return None, found
+    return WindowTable(duration(period_seconds), period_seconds, tuple(pairs)), []
+
+
+def catalog(extra: tuple[WindowTable, ...] = ()) -> dict[str, WindowTable]:
+    """The built-in tables, with `extra` added or replacing the table of their period."""
+    out = {period: windows(period) for period in PERIODS}
+    for table in extra:
+        out[table.period] = table
+    return out
 
 
 ROLES: tuple[str, ...] = tuple(g[0] for g in _GEOMETRY)
