@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from obsgen import model, yamlio
+from obsgen.artifacts import alertmanager as alertmanager_artifact
 from obsgen.errors import ValidationErrors
 from obsgen.profile import load
 from obsgen.rules import slo as slo_engine
@@ -22,6 +23,7 @@ from obsgen.rules.slo.windows import TIER_ALERTING, seconds
 from obsgen.rules.types import AlertRule, RecordingRule, runbook_uid
 from obsgen.telemetry import le_matcher
 from tests import test_slo_scenarios as scenarios
+from tests.support import engines
 from tests.support.tools import tool
 
 FIXTURES = scenarios.FIXTURES
@@ -673,7 +675,12 @@ def test_a_sloth_alerting_block_is_read_as_written(tmp_path):
         "target_matchers": ['alertname="CheckoutHighErrorRate"', 'burn_window=~"6h|1d|3d"'],
         "equal": list(alerts.INHIBIT_EQUAL),
     }
+    # The real engines accept the rules and the Alertmanager config carrying those inhibitions.
     assert_promtool_accepts(stack, tmp_path)
+    config = alertmanager_artifact.config(stack)
+    assert renamed[0] in config["inhibit_rules"]
+    proc = engines.amtool_config(yaml.safe_dump(config), tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_sloth_disable_turns_a_kind_off_and_profile_settings_follow_the_obs_name(tmp_path):
