@@ -732,6 +732,15 @@ def test_sloths_kubernetes_resource_reads_like_its_file(tmp_path):
     assert problems(path) == [f"{tmp_path / 'bad' / 's.yaml'}: spec.slos[0].sli.events.errorQuery: {reason}"]
 
 
+def test_an_openslo_slo_without_alert_policies_alerts_on_nothing(tmp_path):
+    """OpenSLO alerts only through alert policies; obs used to add the tier's four pairs and a no-data alert."""
+    docs = [d for d in openslo_with("SLO", lambda d: d["spec"].pop("alertPolicies")) if d["kind"] != "AlertPolicy"]
+    stack = model.build(load(write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER], {"openslo.yaml": docs})))
+    slo = next(s for s in slo_engine.slos(stack) if s.name == "ledger-openslo-availability")
+    names = {r.identity for r in slo_engine.alert_rules(slo, stack)}
+    assert not {n for n in names if n.startswith("SLOErrorBudgetBurn") or n == "SLONoData"}, names
+
+
 SLO_PATH = "SLO/ledger-openslo-availability"
 
 

@@ -284,8 +284,10 @@ class Reader:
         )
 
     def _alerting(self, slo: Obj, items: Any, period: str) -> tuple[tuple[Pair, ...] | None, bool | None]:
+        # OpenSLO alerts only through alert policies: an SLO without any is
+        # measured (recordings, dashboards, report) and alerts on nothing.
         if items in (None, []):
-            return None, None
+            return (), False
         if not isinstance(items, list):
             self._bad(slo, "spec.alertPolicies", "must be a list")
             return None, None
