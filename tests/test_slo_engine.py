@@ -145,7 +145,8 @@ def test_an_slo_whose_alerts_differ_from_its_tier_gets_rules_of_its_own():
     shared = slo_engine.rule_groups(stack_of("basic"))[-1]
     # The shared burn alerts skip it: they match slo:info{alerts="tier"} only.
     assert all('alerts="tier"' in a.expr for a in shared.alerts if a.team is None)
-    assert sum(1 for a in shared.alerts if a.labels.get("slo") == "checkout-sloth-availability") == 2
+    # A Sloth file alerts on both its kinds (page and ticket) in every tier: four pairs, even in basic.
+    assert sum(1 for a in shared.alerts if a.labels.get("slo") == "checkout-sloth-availability") == 4
 
 
 def test_enterprise_policy_and_compliance_alerts():
@@ -186,16 +187,22 @@ def test_inhibition_faster_burn_silences_slower_of_the_same_slo():
             "equal": equal,
         },
     ]
-    # basic pages only, but the OpenSLO file of the fixture brings its own 1d ticket.
+    # basic pages only, but the fixture's files bring tickets: the OpenSLO
+    # file its own 1d pair, the Sloth file both its kinds (Sloth's default).
     assert slo_engine.inhibit_rules(stack_of("basic")) == [
         {
             "source_matchers": ['alertname="SLOErrorBudgetBurnFast"'],
-            "target_matchers": ['alertname=~"SLOErrorBudgetBurnMedium|SLOErrorBudgetBurnSlow"'],
+            "target_matchers": ['alertname=~"SLOErrorBudgetBurnMedium|SLOErrorBudgetBurnSlow|SLOErrorBudgetBurnChronic"'],
             "equal": equal,
         },
         {
             "source_matchers": ['alertname="SLOErrorBudgetBurnMedium"'],
-            "target_matchers": ['alertname=~"SLOErrorBudgetBurnSlow"'],
+            "target_matchers": ['alertname=~"SLOErrorBudgetBurnSlow|SLOErrorBudgetBurnChronic"'],
+            "equal": equal,
+        },
+        {
+            "source_matchers": ['alertname="SLOErrorBudgetBurnSlow"'],
+            "target_matchers": ['alertname=~"SLOErrorBudgetBurnChronic"'],
             "equal": equal,
         },
     ]

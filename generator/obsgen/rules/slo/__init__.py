@@ -85,8 +85,8 @@ def _alerting(stack: Stack) -> TierAlerting:
 def alert_pairs(slo: SLO, stack: Stack) -> tuple[Pair, ...]:
     """The burn-rate pairs an SLO alerts on: its file's own, or the tier's."""
     if slo.pairs is not None:
-        return tuple(p for p in slo.pairs if p.role not in slo.disabled_roles)
-    roles = set(_alerting(stack).pairs) - slo.disabled_roles
+        return slo.pairs
+    roles = slo.roles if slo.roles is not None else frozenset(_alerting(stack).pairs)
     return tuple(p for p in periods.of(stack)[slo.period].pairs if p.role in roles)
 
 
@@ -143,7 +143,7 @@ def _service(slo: SLO, stack: Stack) -> Service | None:
 
 def _own_alerts(slo: SLO, stack: Stack) -> bool:
     """Whether the SLO's alerts differ from what the shared rules give every SLO of the tier."""
-    if slo.pairs is not None or slo.no_data is not None or slo.labels or slo.alert_name or slo.disabled_roles:
+    if slo.pairs is not None or slo.no_data is not None or slo.labels or slo.alert_name or slo.roles is not None:
         return True
     if slo.annotations or slo.kind_labels or slo.kind_annotations:
         return True

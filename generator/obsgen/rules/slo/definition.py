@@ -35,12 +35,14 @@ class SLO:
     # What a Sloth file says of its alerts: their name (all burn alerts share
     # it, as in Sloth; burn_window tells them apart), extra annotations, and
     # per kind (page: the fast and medium pairs, ticket: slow and chronic)
-    # labels, annotations and whether the kind is disabled.
+    # labels and annotations, and the pairs the file asks for (a Sloth file
+    # has both kinds unless one is disabled, whatever the tier; None: the
+    # tier's pairs).
     alert_name: str = ""
     annotations: tuple[tuple[str, str], ...] = ()
     kind_labels: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # (page|ticket, labels)
     kind_annotations: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-    disabled_roles: frozenset[str] = frozenset()
+    roles: frozenset[str] | None = None
 
     @property
     def source(self) -> str:

@@ -186,7 +186,8 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
                 annotations=alerting["annotations"],
                 kind_labels=tuple((k, v) for k, v in alerting["kind_labels"] if v),
                 kind_annotations=tuple((k, v) for k, v in alerting["kind_annotations"] if v),
-                disabled_roles=frozenset(r for r, kind in KIND_OF_ROLE.items() if kind in alerting["disabled"]),
+                # Sloth alerts on both kinds unless one is disabled, in every tier.
+                roles=frozenset(r for r, kind in KIND_OF_ROLE.items() if kind not in alerting["disabled"]),
             )
         )
     return out
