@@ -582,9 +582,8 @@ def openslo_with(kind: str, change) -> list[dict[str, Any]]:
         ),
         (
             sloth_with(lambda d: d["slos"][0]["sli"].update(raw={"error_ratio_query": "x"})),
-            "slos[0].sli.raw",
-            "not supported: a ratio query cannot be weighted by traffic nor guarded against low traffic;"
-            " give sli.events (error_query, total_query)",
+            "slos[0].sli",
+            "give exactly one of sli.events (error_query, total_query) and sli.raw (error_ratio_query)",
         ),
         (
             sloth_with(lambda d: d["slos"][0]["sli"].update(plugin={"id": "sloth-common/availability"})),
@@ -695,6 +694,48 @@ def test_sloth_disable_turns_a_kind_off_and_profile_settings_follow_the_obs_name
     assert not [r for r in slo_engine.alert_rules(slo, stack) if r.identity.startswith("SLOErrorBudgetBurn")]
     stack, slo = _sloth_stack(tmp_path / "b", {"name": "Named", "ticket_alert": {"disable": True}}, disabled=["SLOErrorBudgetBurnFast"])
     assert [r.canonical for r in slo_engine.alert_rules(slo, stack) if r.name == "Named"] == ["SLOErrorBudgetBurnMedium"]
+
+
+def test_a_sloth_raw_error_ratio_is_read_time_weighted(tmp_path):
+    """sli.raw: every second weighs one event, so the recorded error ratio is
+    the query's ratio. promtool evaluates the generated rules on a service
+    that fails 1 % of its requests."""
+    doc = copy.deepcopy(SLOTH)
+    doc["slos"][0]["sli"] = {
+        "raw": {
+            "error_ratio_query": 'sum(rate(http_requests_total{service="checkout", status=~"5.."}[{{.window}}]))'
+            ' / sum(rate(http_requests_total{service="checkout"}[{{.window}}]))'
+        }
+    }
+    stack = model.build(load(write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER], {"sloth.yaml": doc})))
+    slo = next(s for s in slo_engine.slos(stack) if s.name == "checkout-sloth-availability")
+    assert slo.sli.total_in("5m").endswith("* 0 + 1) * 300")
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(yaml.safe_dump({"groups": [g.render(stack) for g in slo_engine.rule_groups(stack)]}))
+    test = {
+        "rule_files": [str(rules_file)],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": 'http_requests_total{service="checkout", status="500"}', "values": "0+60x60"},
+                    {"series": 'http_requests_total{service="checkout", status="200"}', "values": "0+5940x60"},
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": 'sum(round(slo:sli_error:ratio_rate1h{slo="checkout-sloth-availability"}, 0.0001))',
+                        "eval_time": "70m",
+                        "exp_samples": [{"labels": "{}", "value": 0.01}],
+                    }
+                ],
+            }
+        ],
+    }
+    test_file = tmp_path / "test.yaml"
+    test_file.write_text(yaml.safe_dump(test))
+    proc = subprocess.run([tool("promtool"), "test", "rules", str(test_file)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def _as_resource(doc: dict[str, Any]) -> dict[str, Any]:

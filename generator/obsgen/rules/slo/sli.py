@@ -156,6 +156,19 @@ def good_counters(good: str, total: str, kind: str) -> SLI:
     return SLI(kind, all_events, f"clamp_min({all_events} - {counter_increase(good)}, 0)", "events counted by the good expression")
 
 
+def error_ratio(query: str, kind: str) -> SLI:
+    """A query that returns the error ratio over $window (Sloth's sli.raw).
+
+    The engine counts events; a ratio has none, so every second counts as
+    one event: total = the window's seconds (while the query returns a
+    value, so an SLI without data stays absent), bad = ratio × seconds. The
+    SLI is then time-weighted, not traffic-weighted (a quiet minute weighs
+    as much as a busy one), and the low-traffic guard (minEvents) always
+    passes: a ratio cannot say how much traffic is behind it."""
+    ratio = f"sum({query.strip()})"
+    return SLI(kind, f"({ratio} * 0 + 1) * $seconds", f"{ratio} * $seconds", "the share of time not counted by the error ratio")
+
+
 def rates(error_query: str, total_query: str, kind: str) -> SLI:
     """Queries that return per-second rates over $window (Sloth's contract): rate × window = events."""
     return SLI(

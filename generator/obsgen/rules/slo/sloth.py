@@ -21,9 +21,7 @@ from .validate import Problems
 VERSION = "prometheus/v1"
 
 _WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
-_WHY_NOT = {
-    "raw": "a ratio query cannot be weighted by traffic nor guarded against low traffic; give sli.events (error_query, total_query)",
-}
+_WHY_NOT: dict[str, str] = {}
 # Alert names as Prometheus accepts them in the alertname label and rule files.
 _ALERT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_:]*$")
 # obs's own labels that a Sloth label of the same name would collide with:
@@ -155,16 +153,24 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
         labels = file_labels + _labels(spec.get("labels", {}), f"{path}.labels", src, problems)
         alerting = _alerting(spec.get("alerting", {}), f"{path}.alerting", src, problems)
         labels += alerting["labels"]
-        sli = spec.get("sli")
-        events: dict[str, Any] = {}
-        if not isinstance(sli, dict) or not sli:
-            problems.add(src, f"{path}.sli", "required: sli.events with error_query and total_query")
-        elif _fields(sli, frozenset({"events"}), f"{path}.sli", src, problems):
-            events = sli["events"] if isinstance(sli["events"], dict) else {}
+        sli_spec = spec.get("sli")
+        sli = None
+        kinds = [k for k in ("events", "raw") if k in sli_spec] if isinstance(sli_spec, dict) else []
+        if isinstance(sli_spec, dict):
+            _fields(sli_spec, frozenset({"events", "raw"}), f"{path}.sli", src, problems)
+        if len(kinds) != 1:
+            problems.add(src, f"{path}.sli", "give exactly one of sli.events (error_query, total_query) and sli.raw (error_ratio_query)")
+        elif "events" in sli_spec:
+            events = sli_spec["events"] if isinstance(sli_spec["events"], dict) else {}
             _fields(events, frozenset({"error_query", "total_query"}), f"{path}.sli.events", src, problems)
-        error_query = _query(events.get("error_query"), f"{path}.sli.events.error_query", src, problems) if events else ""
-        total_query = _query(events.get("total_query"), f"{path}.sli.events.total_query", src, problems) if events else ""
-        if problems.count() > before or service is None or percent is None:
+            error_query = _query(events.get("error_query"), f"{path}.sli.events.error_query", src, problems)
+            total_query = _query(events.get("total_query"), f"{path}.sli.events.total_query", src, problems)
+            sli = slis.rates(error_query, total_query, "sloth")
+        else:
+            raw = sli_spec["raw"] if isinstance(sli_spec["raw"], dict) else {}
+            _fields(raw, frozenset({"error_ratio_query"}), f"{path}.sli.raw", src, problems)
+            sli = slis.error_ratio(_query(raw.get("error_ratio_query"), f"{path}.sli.raw.error_ratio_query", src, problems), "sloth")
+        if problems.count() > before or service is None or percent is None or sli is None:
             continue
         out.append(
             SLO(
@@ -177,7 +183,7 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
                 # flag (--default-slo-period), obs from sloDefaults.period.
                 period=stack.slo_default_period,
                 min_events=DEFAULT_MIN_EVENTS,
-                sli=slis.rates(error_query, total_query, "sloth"),
+                sli=sli,
                 file=src,
                 field=path,
                 description=str(spec.get("description", "")),
