@@ -143,9 +143,11 @@ def _service(slo: SLO, stack: Stack) -> Service | None:
 
 def _own_alerts(slo: SLO, stack: Stack) -> bool:
     """Whether the SLO's alerts differ from what the shared rules give every SLO of the tier."""
-    if slo.pairs is not None or slo.no_data is not None or slo.labels or slo.alert_name or slo.roles is not None:
+    if slo.pairs is not None or slo.no_data is not None or slo.labels or slo.alert_name:
         return True
     if slo.annotations or slo.kind_labels or slo.kind_annotations:
+        return True
+    if slo.roles is not None and slo.roles != frozenset(_alerting(stack).pairs):
         return True
     service = _service(slo, stack)
     names = {r.identity for r in _alerts(slo, _alerting(stack), alert_pairs(slo, stack))}

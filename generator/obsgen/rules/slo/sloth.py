@@ -21,7 +21,6 @@ from .validate import Problems
 VERSION = "prometheus/v1"
 
 _WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
-_WHY_NOT: dict[str, str] = {}
 # Alert names as Prometheus accepts them in the alertname label and rule files.
 _ALERT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_:]*$")
 # obs's own labels that a Sloth label of the same name would collide with:
@@ -57,9 +56,7 @@ def _fields(data: dict[str, Any], allowed: frozenset[str], path: str, src: str, 
                 reason += "; write the plugin's queries as sli.events"
             problems.add(src, field, reason)
         else:
-            problems.add(
-                src, field, f"not supported: {_WHY_NOT[key]}" if key in _WHY_NOT else f"field {key!r} is not supported by obsgen; remove it"
-            )
+            problems.add(src, field, f"field {key!r} is not supported by obsgen; remove it")
     return ok
 
 
