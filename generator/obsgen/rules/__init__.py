@@ -36,8 +36,23 @@ def _as_profiled(stack: Stack, group: RuleGroup, services: dict[tuple[str, str],
     return dataclasses.replace(group, rules=tuple(rules))
 
 
+# The groups of the stack being generated: rule files, the alert list the
+# runbook pages and checks read, and the dashboards all come from them, and
+# a 300-service stack takes a second to build. Keyed by identity; the entry
+# holds the stack, so the id cannot be reused.
+_GROUPS: dict[int, tuple[Stack, dict[str, list[RuleGroup]]]] = {}
+
+
 def rule_groups(stack: Stack) -> dict[str, list[RuleGroup]]:
     """Rule groups by file name, in a stable order."""
+    cached = _GROUPS.get(id(stack))
+    if cached is None or cached[0] is not stack:
+        _GROUPS.clear()
+        cached = _GROUPS[id(stack)] = (stack, _build_groups(stack))
+    return cached[1]
+
+
+def _build_groups(stack: Stack) -> dict[str, list[RuleGroup]]:
     files: dict[str, list[RuleGroup]] = {
         "self-monitoring.yaml": self_monitoring.groups(stack),
         "recordings.yaml": recordings.groups(stack),
