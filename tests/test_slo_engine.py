@@ -529,7 +529,7 @@ def test_duplicate_slo_names_across_the_profile(tmp_path):
 
 def test_duplicate_slo_names_between_profile_and_imported_file(tmp_path):
     sloth = copy.deepcopy(SLOTH)
-    sloth["slos"][0]["name"] = "checkout-availability"
+    sloth["slos"][0]["name"] = "availability"  # Sloth id checkout-availability, the profile SLO's name
     path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER], {"sloth.yaml": sloth})
     assert problems(path) == [
         f"{tmp_path / 'sloth.yaml'}: slos[0].name: SLO name 'checkout-availability' is already used by {path}: services[0].slos[0]"
@@ -736,6 +736,23 @@ def test_a_sloth_raw_error_ratio_is_read_time_weighted(tmp_path):
     test_file.write_text(yaml.safe_dump(test))
     proc = subprocess.run([tool("promtool"), "test", "rules", str(test_file)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_sloth_names_are_sloths_and_ids_are_per_service(tmp_path):
+    """Sloth's names (capitals, '_' and '.') and ids (<service>-<name>): the
+    same name under two services is two SLOs."""
+    doc = copy.deepcopy(SLOTH)
+    doc["slos"][0]["name"] = "Requests_v2.availability"
+    other = copy.deepcopy(doc)
+    other["service"] = "ledger"
+    path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER], {"a.yaml": doc, "b.yaml": other})
+    names = {slo.name for slo in slo_engine.slos(model.build(load(path)))}
+    assert {"checkout-Requests_v2.availability", "ledger-Requests_v2.availability"} <= names
+    doc["slos"][0]["name"] = "-bad"
+    (tmp_path / "bad").mkdir()
+    path = write_profile(tmp_path / "bad", [copy.deepcopy(SERVICE), LEDGER], {"a.yaml": doc})
+    reason = "'-bad' is not a valid Sloth SLO name (letters, digits, '.', '_', '-'; alphanumeric ends)"
+    assert problems(path) == [f"{tmp_path / 'bad' / 'a.yaml'}: slos[0].name: {reason}"]
 
 
 def _as_resource(doc: dict[str, Any]) -> dict[str, Any]:

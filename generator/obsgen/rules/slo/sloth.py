@@ -29,6 +29,9 @@ _ALERT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_:]*$")
 # renamed into meaning and stay refused.
 _RENAMED = frozenset({"severity", "team", "tier", "cluster", "service", "namespace", "action"})
 _KINDS = ("page", "ticket")
+# Sloth's names (pkg/common/conventions NameRegexp); an SLO is known by its
+# id, `<service>-<name>`, which becomes obs's `slo` label.
+_SLOTH_NAME = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$")
 
 
 def is_sloth(document: Any) -> bool:
@@ -142,8 +145,9 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
             continue
         before = problems.count()
         _fields(spec, frozenset({"name", "objective", "description", "labels", "sli", "alerting"}), path, src, problems)
-        if reason := validate.name(spec.get("name")):
-            problems.add(src, f"{path}.name", reason)
+        name = spec.get("name")
+        if not isinstance(name, str) or not _SLOTH_NAME.match(name):
+            problems.add(src, f"{path}.name", f"{name!r} is not a valid Sloth SLO name (letters, digits, '.', '_', '-'; alphanumeric ends)")
         percent, reason = validate.objective(spec.get("objective"))
         if reason:
             problems.add(src, f"{path}.objective", reason)
@@ -171,7 +175,8 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
             continue
         out.append(
             SLO(
-                name=spec["name"],
+                # Sloth's id: the same name may serve several services.
+                name=f"{service.name}-{name}",
                 service=service.name,
                 namespace=service.namespace,
                 team=service.team,
