@@ -257,7 +257,8 @@ def render(passes: list[dict[str, Any]], versions: dict[str, str]) -> str:
         b = p["slo_burn"]
         page = b["page"] or {}
         entry = (b["report"] or {}).get("entry") or {}
-        twin = f"{b['twin_inhibited_after']:.0f} s" if b["twin_inhibited_after"] is not None else "not checked (this pass measures the page as rendered)"
+        unchecked = "not checked (this pass measures the page as rendered)"
+        twin = f"{b['twin_inhibited_after']:.0f} s" if b["twin_inhibited_after"] is not None else unchecked
         notified = "no" if not b["twin_notified"] else f"yes ({len(b['twin_notified'])})"
         notified = notified if b["twin_inhibited_after"] is not None else "—"
         burn_1h = f"{entry['burn_rate_1h']:.0f}×" if entry.get("burn_rate_1h") is not None else "—"
