@@ -755,6 +755,84 @@ def test_sloth_names_are_sloths_and_ids_are_per_service(tmp_path):
     assert problems(path) == [f"{tmp_path / 'bad' / 'a.yaml'}: slos[0].name: {reason}"]
 
 
+V1ALPHA = {
+    "apiVersion": "openslo/v1alpha",
+    "kind": "SLO",
+    "metadata": {"name": "requests", "displayName": "Requests"},
+    "spec": {
+        "service": "checkout",
+        "budgetingMethod": "Occurrences",
+        "objectives": [
+            {
+                "ratioMetrics": {
+                    "good": {
+                        "source": "prometheus",
+                        "queryType": "promql",
+                        "query": 'sum(rate(http_requests_total{status!~"5.."}[{{.window}}]))',
+                    },
+                    "total": {"source": "prometheus", "queryType": "promql", "query": "sum(rate(http_requests_total[{{.window}}]))"},
+                },
+                "target": 0.999,
+            },
+            {
+                "ratioMetrics": {
+                    "bad": {
+                        "source": "prometheus",
+                        "queryType": "promql",
+                        "query": 'sum(rate(http_requests_total{status="429"}[{{ .window }}]))',
+                    },
+                    "total": {"source": "prometheus", "queryType": "promql", "query": "sum(rate(http_requests_total[{{.window}}]))"},
+                },
+                "target": 0.99,
+            },
+        ],
+        "timeWindows": [{"count": 28, "unit": "Day"}],
+    },
+}
+
+
+def test_openslo_v1alpha_is_read_as_sloth_reads_it(tmp_path):
+    """One SLO per objective, known by Sloth's id <service>-<name>-<index>;
+    events counted (bad = total − good); no burn alerts, as in Sloth."""
+    stack = model.build(load(write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER], {"v1alpha.yaml": copy.deepcopy(V1ALPHA)})))
+    found = {s.name: s for s in slo_engine.slos(stack) if s.file.endswith("v1alpha.yaml")}
+    assert sorted(found) == ["checkout-requests-0", "checkout-requests-1"]
+    first, second = found["checkout-requests-0"], found["checkout-requests-1"]
+    assert (str(first.objective), first.period, str(second.objective)) == ("99.9", "28d", "99")
+    good = 'sum(sum(rate(http_requests_total{status!~"5.."}[5m])))'
+    assert first.sli.bad_in("5m") == f"(sum(sum(rate(http_requests_total[5m]))) - {good}) * 300"
+    assert second.sli.bad_in("5m") == 'sum(sum(rate(http_requests_total{status="429"}[5m]))) * 300'
+    assert not [r for r in slo_engine.alert_rules(first, stack) if r.identity.startswith("SLOErrorBudgetBurn") or r.name == "SLONoData"]
+    assert_promtool_accepts(stack, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "change, field, reason",
+    [
+        (
+            lambda d: d["spec"]["timeWindows"][0].update(unit="Week"),
+            "spec.timeWindows[0]",
+            "only a whole number of days is supported (unit: Day)",
+        ),
+        (
+            lambda d: d["spec"]["objectives"][0]["ratioMetrics"]["total"].update(source="datadog"),
+            "spec.objectives[0].ratioMetrics.total.source",
+            "'datadog' is not supported: use prometheus",
+        ),
+        (
+            lambda d: d["spec"]["objectives"][1].update(target=1.5),
+            "spec.objectives[1].target",
+            "target 1.5: 150.0 is not a percentage strictly between 0 and 100 (as a ratio, e.g. 0.999)",
+        ),
+    ],
+)
+def test_openslo_v1alpha_errors_name_the_field(tmp_path, change, field, reason):
+    doc = copy.deepcopy(V1ALPHA)
+    change(doc)
+    path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER], {"v1alpha.yaml": doc})
+    assert problems(path) == [f"{tmp_path / 'v1alpha.yaml'}: {field}: {reason}"]
+
+
 def _as_resource(doc: dict[str, Any]) -> dict[str, Any]:
     """The same SLOs as Sloth's Kubernetes resource (camelCase under spec)."""
     text = yaml.safe_dump({k: v for k, v in doc.items() if k != "version"}, sort_keys=False)

@@ -1,11 +1,12 @@
-"""SLO files listed in the profile's `sloFiles`: Sloth prometheus/v1 and OpenSLO v1."""
+"""SLO files listed in the profile's `sloFiles`: Sloth prometheus/v1 (and its
+PrometheusServiceLevel resource), OpenSLO v1, and OpenSLO v1alpha as Sloth reads it."""
 
 from __future__ import annotations
 
 from ... import paths, yamlio
 from ...errors import FileError
 from ...model import Stack
-from . import openslo, sloth
+from . import openslo, openslo_v1alpha, sloth
 from .definition import SLO
 from .validate import Problems
 
@@ -29,7 +30,9 @@ def slos(stack: Stack, profile_source: str, problems: Problems) -> list[SLO]:
             problems.add(src, "(top level)", "the file holds no SLO")
         for i, document in enumerate(documents):
             where = f"documents[{i}]" if len(documents) > 1 else "(top level)"
-            if sloth.is_sloth(document):
+            if openslo_v1alpha.is_v1alpha(document):
+                out.extend(openslo_v1alpha.slos(document, src, stack, problems))
+            elif sloth.is_sloth(document):
                 out.extend(sloth.slos(document, src, stack, problems))
             elif openslo.is_openslo(document):
                 reader.add(document, src, i)
