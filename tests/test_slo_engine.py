@@ -375,13 +375,14 @@ def with_slo(**fields: Any) -> dict[str, Any]:
     return service
 
 
+NO_BUDGET = "100 leaves no error budget, so there is no burn rate to alert on: use the objective the service can meet (e.g. 99.99)"
 BUCKETS = "0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10"
 
 
 @pytest.mark.parametrize(
     "fields, field, reason",
     [
-        ({"objective": 100}, "objective", "100 is not a percentage strictly between 0 and 100"),
+        ({"objective": 100}, "objective", NO_BUDGET),
         ({"objective": 100.5}, "objective", "100.5 is not a percentage strictly between 0 and 100"),
         ({"objective": 0}, "objective", "0 is not a percentage strictly between 0 and 100"),
         ({"objective": -1}, "objective", "-1 is not a percentage strictly between 0 and 100"),
@@ -544,7 +545,7 @@ def test_problems_of_several_files_are_reported_together(tmp_path):
         slo_engine.slos(model.build(load(path)))
     assert caught.value.source == str(path)
     assert str(caught.value).splitlines() == [
-        f"{path}: services[0].slos[0].objective: 100 is not a percentage strictly between 0 and 100",
+        f"{path}: services[0].slos[0].objective: {NO_BUDGET}",
         f"{tmp_path / 'sloth.yaml'}: service: service 'search' is not declared in the profile (declared: checkout, ledger)",
     ]
 
@@ -578,7 +579,7 @@ def openslo_with(kind: str, change) -> list[dict[str, Any]]:
         (
             sloth_with(lambda d: d["slos"][0].update(objective=100)),
             "slos[0].objective",
-            "100 is not a percentage strictly between 0 and 100",
+            NO_BUDGET,
         ),
         (
             sloth_with(lambda d: d["slos"][0]["sli"].update(raw={"error_ratio_query": "x"})),

@@ -52,6 +52,10 @@ def objective(value: Any) -> tuple[Decimal | None, str]:
         percent = Decimal(str(value))
     except InvalidOperation:
         return None, f"{value!r} is not a number"
+    if percent == 100:
+        # Burn rates are error ratios divided by the budget, 1 − objective:
+        # at 100 every bad event is an infinite burn and a quiet window 0/0.
+        return None, "100 leaves no error budget, so there is no burn rate to alert on: use the objective the service can meet (e.g. 99.99)"
     if not percent.is_finite() or not 0 < percent < 100:
         return None, f"{value} is not a percentage strictly between 0 and 100"
     return Decimal(format(percent.normalize(), "f")), ""  # 99.900 → 99.9, 90 stays 90
