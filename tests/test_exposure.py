@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.support import k8s
-from tests.support.cli import obsgen, refused_naming
+from tests.support.cli import refused_naming, validate_profile
 from tests.support.render import ROOT, RenderError, helm_template, profile_values, split
 
 URLS = {
@@ -126,9 +126,7 @@ def test_without_exposure_nothing_is_exposed():
     ],
 )
 def test_bad_exposure_is_refused_in_one_line(exposure, field, tmp_path):
-    source = tmp_path / "bad.yaml"
-    source.write_text(yaml.safe_dump({"name": "bad", "extends": "basic", "exposure": exposure}))
-    proc = obsgen("validate", str(source))
+    proc = validate_profile(tmp_path, exposure=exposure)
     assert refused_naming(proc, field), proc.stderr
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.support import k8s
-from tests.support.cli import obsgen, refused_naming
+from tests.support.cli import refused_naming, validate_profile
 from tests.support.render import ROOT, RenderError, helm_template, render_profile
 
 PLATFORM = {
@@ -96,9 +96,7 @@ def test_dashboards_from_listed_namespaces_get_a_role_in_each(tmp_path):
     ],
 )
 def test_bad_grafana_settings_are_refused_in_one_line(grafana, field, tmp_path):
-    source = tmp_path / "bad.yaml"
-    source.write_text(yaml.safe_dump({"name": "bad", "extends": "basic", "grafana": grafana}))
-    proc = obsgen("validate", str(source))
+    proc = validate_profile(tmp_path, grafana=grafana)
     assert refused_naming(proc, field), proc.stderr
 
 

@@ -13,7 +13,7 @@ from obsgen.dashboards import FOLDER_ANNOTATION, SIDECAR_LABEL, SIDECAR_LABEL_VA
 from obsgen.dashboards.runbooks import FOLDER
 from obsgen.rules import known_alerts
 from obsgen.rules.types import runbook_uid
-from tests.support.cli import obsgen, refused_naming
+from tests.support.cli import refused_naming, validate_profile
 from tests.support.render import TIERS, find, helm_template, render_tier, rule_files, split
 
 
@@ -112,6 +112,4 @@ def test_runbook_base_url_is_overridable(tmp_path):
 
 
 def test_a_relative_runbook_base_url_is_refused(tmp_path):
-    profile = tmp_path / "p.yaml"
-    profile.write_text(yaml.safe_dump({"name": "p", "extends": "basic", "alerts": {"runbookBaseUrl": "docs/runbooks"}}))
-    assert refused_naming(obsgen("validate", str(profile)), "alerts.runbookBaseUrl")
+    assert refused_naming(validate_profile(tmp_path, alerts={"runbookBaseUrl": "docs/runbooks"}), "alerts.runbookBaseUrl")

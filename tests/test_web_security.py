@@ -32,7 +32,7 @@ from cryptography.x509.oid import NameOID
 
 from obsgen import web
 from tests.support import k8s
-from tests.support.cli import OBSGEN, obsgen, refused_naming
+from tests.support.cli import OBSGEN, obsgen, refused_naming, validate_profile
 from tests.support.processes import Daemon, daemons, free_port, wait_for
 from tests.support.render import NAMESPACE, configmap_file, find, render_profile
 from tests.support.tools import tool
@@ -189,9 +189,7 @@ def test_renders_are_valid(objects):
 def test_tls_or_basic_auth_is_needed(tmp_path):
     spec = _spec("prometheus")
     del spec["tls"], spec["basicAuth"]
-    profile = tmp_path / "p.yaml"
-    profile.write_text(yaml.safe_dump({"name": "p", "extends": "basic", "web": {"prometheus": spec}}))
-    assert refused_naming(obsgen("validate", str(profile)), "web.prometheus")
+    assert refused_naming(validate_profile(tmp_path, web={"prometheus": spec}), "web.prometheus")
 
 
 # --- the real servers ------------------------------------------------------------

@@ -33,8 +33,8 @@ class Dashboard:
     folder: str
     document: dict[str, Any]
     # One key per line keeps the values files diffable, and whitespace costs
-    # little once Helm gzips the release; runbook pages (dozens, mostly one
-    # markdown string) are written compact, which halves their share.
+    # little once Helm gzips the release; compact specs (the runbook pages)
+    # are written on one line, which halves their share.
     indent: int | None = 1
 
     @property
@@ -53,8 +53,7 @@ def build(stack: Stack) -> list[Dashboard]:
     for spec in specs:
         document = render.render(spec, stack, capabilities, available)
         if document is not None:
-            indent = None if spec.folder == runbooks.FOLDER else 1
-            out.append(Dashboard(spec.uid, spec.title, spec.folder, document, indent))
+            out.append(Dashboard(spec.uid, spec.title, spec.folder, document, None if spec.compact else 1))
     return out
 
 

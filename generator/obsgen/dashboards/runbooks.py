@@ -45,6 +45,7 @@ def _spec(page: runbooks.Page, dashboard: str) -> DashboardSpec:
         variables=(CLUSTER_VARIABLE,),
         links=links,
         menu=("obs runbooks", TAG),
+        compact=True,
     )
 
 

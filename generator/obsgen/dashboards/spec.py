@@ -97,3 +97,4 @@ class DashboardSpec:
     requires: tuple[str, ...] = ()
     links: tuple[Link, ...] = field(default=())  # explicit links besides the obs dropdown
     menu: tuple[str, str] = ("obs dashboards", "obs")  # the link dropdown: title, and the tag of the dashboards it lists
+    compact: bool = False  # JSON on one line in the values (pages by the dozen, mostly one markdown string)
