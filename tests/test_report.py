@@ -391,3 +391,18 @@ def test_missing_series_are_derived_and_low_budget_warns():
         "only 20% of the budget left: slow down risky releases",
         "slo:period:seconds is missing: a 30d period was assumed for the thresholds",
     ]
+
+
+def test_a_grouped_sli_is_reported_by_its_worst_group():
+    labels = {"slo": "routes", "service": "api", "namespace": "web"}
+    series = [
+        ({**labels, "__name__": "slo:objective:ratio"}, 0.999),
+        *(
+            ({**labels, "route": route, "__name__": name}, value)
+            for route, sli, burn in (("/a", 0.9999, 0.2), ("/b", 0.9985, 20.0), ("/c", float("nan"), float("nan")))
+            for name, value in (("slo:sli:ratio_period", sli), ("slo:burn_rate:ratio_rate1h", burn))
+        ),
+    ]
+    (entry,) = report._slo_entries(series)
+    assert entry["sli"] == pytest.approx(0.9985) and entry["burn_rate_1h"] == pytest.approx(20.0)
+    assert entry["status"] == "breach"

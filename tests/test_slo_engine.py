@@ -115,7 +115,7 @@ def test_alerts_per_tier(tier):
         assert "team" not in rendered["labels"]  # the series' team (slo:info): shared by the services of many teams
         assert rendered["labels"]["tier"] == tier
         assert rendered["labels"]["severity"]
-        assert engine.ON_IDENTITY in rule.expr or engine.BY_IDENTITY in rule.expr  # the identity comes from the series
+        assert engine.ON_IDENTITY in rule.expr  # the identity comes from the series
         assert "$value |" in rendered["annotations"]["description"]
         assert rule.runbook.meaning and rule.runbook.causes and rule.runbook.checks and rule.runbook.queries
 
@@ -129,8 +129,8 @@ def test_burn_alerts_carry_stable_labels_and_expressions():
         "and\n"
         "slo:burn_rate:ratio_rate5m > 14.4\n"
         "and\n"
-        "slo:sli_events_total:increase5m >= slo:min_events:count\n"
-        "and on (slo, service, namespace, team)\n"
+        "slo:sli_events_total:increase5m >= on (slo, service, namespace) group_left slo:min_events:count\n"
+        "and on (slo, service, namespace)\n"
         'slo:info{alerts="tier", period="30d"}'
     )
 
@@ -157,7 +157,7 @@ def test_enterprise_policy_and_compliance_alerts():
     assert exhausted.severity == "warning" and compliance.severity == "info"
     default = {a.name: a for a in scenarios.group("enterprise", "checkout-latency").alerts}["SLOErrorBudgetExhausted"]
     assert default.labels["action"] == "freeze-releases"
-    assert compliance.expr.startswith("slo:sli:ratio_period < slo:objective:ratio")
+    assert compliance.expr.startswith("slo:sli:ratio_period < on (slo, service, namespace) group_left slo:objective:ratio")
     shared = [a for a in slo_engine.rule_groups(stack_of("enterprise"))[-1].alerts if a.team is None]
     actions = [a.labels["action"] for a in shared if a.name == "SLOErrorBudgetExhausted"]
     # One rule per period and action in use: 7d, 28d and 30d with the default action, 30d with checkout's own.
@@ -256,13 +256,20 @@ def test_rules_grow_with_shapes_not_with_services():
 
 def test_long_windows_and_period_add_up_short_counts():
     rules = {r.record: r.expr for r in scenarios.group("enterprise", "checkout-availability").rules if isinstance(r, RecordingRule)}
-    assert rules["slo:sli_events_bad:increase3d"] == "sum_over_time(slo:sli_events_bad:increase5m[3d:5m])"
+    # Summed by identity alone; the team comes from today's slo:info (ownership moves split nothing).
+    assert rules["slo:sli_events_bad:increase3d"] == (
+        "sum by (slo, service, namespace) (sum_over_time(slo:sli_events_bad:increase5m[3d:5m]))\n"
+        "* on (slo, service, namespace) group_left (team)\nslo:info"
+    )
     assert rules["slo:sli_events_total:increase_period"] == (
-        'sum_over_time(slo:sli_events_total:increase5m[30d:5m])\nand on (slo, service, namespace, team)\nslo:info{period="30d"}'
+        "sum by (slo, service, namespace) (sum_over_time(slo:sli_events_total:increase5m[30d:5m]))\n"
+        "* on (slo, service, namespace) group_left (team)\nslo:info\n"
+        'and on (slo, service, namespace)\nslo:info{period="30d"}'
     )
     # Traffic-weighted: the period ratio divides summed counts, it never averages ratios.
     assert rules["slo:error_budget_remaining:ratio"] == (
-        "1 - (slo:sli_events_bad:increase_period / (slo:sli_events_total:increase_period > 0)) / slo:error_budget:ratio"
+        "1 - (slo:sli_events_bad:increase_period / (slo:sli_events_total:increase_period > 0))"
+        " / on (slo, service, namespace) group_left slo:error_budget:ratio"
     )
 
 
@@ -598,9 +605,9 @@ def openslo_with(kind: str, change) -> list[dict[str, Any]]:
             "not supported: Sloth SLO plugins (sloth.dev/core/debug/v1) run inside Sloth, and obsgen cannot run them",
         ),
         (
-            sloth_with(lambda d: d["slos"][0].update(alerting={"name": "1Bad", "page_alert": {"disable": False}})),
+            sloth_with(lambda d: d["slos"][0].update(alerting={"name": "Bad\tName", "page_alert": {"disable": False}})),
             "slos[0].alerting.name",
-            "'1Bad' is not a valid alert name (letters, digits, '_' and ':', not starting with a digit)",
+            "'Bad\\tName' is not a valid alert name (a string without control characters)",
         ),
         (
             sloth_with(lambda d: d["slos"][0].update(alerting={"name": "A", "ticket_alert": {"disable": "yes"}})),
@@ -932,6 +939,17 @@ SLO_PATH = "SLO/ledger-openslo-availability"
             "metric source type 'Datadog' is not supported: obsgen reads Prometheus",
         ),
         (
+            openslo_with(
+                "SLI",
+                lambda d: d["spec"]["ratioMetric"]["total"]["metricSource"]["spec"].update(
+                    query='sum(rate(http_server_request_duration_seconds_count{job="ledger"}[5m]))'
+                ),
+            ),
+            "SLI/ledger-good-requests.spec.ratioMetric.total",
+            "the query already applies rate() over a range of its own, so it is not a counter: give the counter itself"
+            " (obsgen takes its increase over each window)",
+        ),
+        (
             openslo_with("AlertCondition", lambda d: d["spec"]["condition"].update(lookbackWindow="2h")),
             "AlertCondition/ledger-burn-fast.spec.condition.lookbackWindow",
             "lookbackWindow '2h' is not supported: use one of 1h, 6h, 1d, 3d (short window = lookback / 12)",
@@ -1118,6 +1136,7 @@ def test_catalogue_lists_every_alert_once_with_the_first_tier_that_generates_it(
         ("SLONoData", "advanced"),
         ("SLOErrorBudgetExhausted", "enterprise"),
         ("SLOComplianceBreached", "enterprise"),
+        ("SLOGroupLimitExceeded", "basic"),
     ]
     # Runbooks are per alert name: every SLO's instance carries the same one.
     by_name = {rule.name: rule.runbook for rule, _ in slo_engine.catalogue()}

@@ -250,7 +250,8 @@ def alert_labels(tier: str, name: str, alert: str) -> dict[str, str]:
     """Labels of the ALERTS series of an alert of an SLO."""
     rule = next(r for r in group(tier, name).alerts if r.name == alert)
     rendered = rule.render(stack(tier))
-    return {**slos(tier)[name].series_labels, **rendered["labels"], "alertname": alert, "alertstate": "firing"}
+    slo = slos(tier)[name]
+    return {**slo.series_labels, **dict(slo.labels), **rendered["labels"], "alertname": alert, "alertstate": "firing"}
 
 
 def outage(tier: str, name: str, roles: tuple[str, ...]) -> Scenario:

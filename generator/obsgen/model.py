@@ -21,6 +21,7 @@ from .telemetry import resolve as resolve_contract
 from .tiers import RETENTION_SHARE_OF_VOLUME, SCRAPE_JOBS, TIERS, ScrapeJob, Size, Tier
 
 SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
+SLO_MAX_GROUPS = 50  # sloDefaults.maxGroups when the profile says nothing
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class Stack:
     slo_files: tuple[Path, ...] = ()
     slo_default_period: str = "30d"  # of Sloth prometheus/v1 files (sloDefaults.period)
     slo_window_files: tuple[Path, ...] = ()  # Sloth AlertWindows files (sloDefaults.windows)
+    slo_max_groups: int = SLO_MAX_GROUPS  # groups of a grouped SLI before it is measured as a whole (sloDefaults.maxGroups)
     components: frozenset[str] = frozenset()  # the tier's, with the chosen trace backend
     traces_backend: str = "tempo"
     jaeger_storage: str = "badger"
@@ -338,6 +340,7 @@ def build(profile: Profile) -> Stack:
         slo_files=tuple(profile_dir / f for f in data.get("sloFiles", [])),
         slo_default_period=data.get("sloDefaults", {}).get("period", "30d"),
         slo_window_files=tuple(profile_dir / f for f in data.get("sloDefaults", {}).get("windows", [])),
+        slo_max_groups=data.get("sloDefaults", {}).get("maxGroups", SLO_MAX_GROUPS),
         components=components,
         traces_backend=data.get("traces", {}).get("backend", "tempo"),
         jaeger_storage=data.get("traces", {}).get("jaegerStorage", "badger"),

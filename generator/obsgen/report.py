@@ -298,6 +298,17 @@ def _recommendations(s: dict[str, Any]) -> list[str]:
     return out
 
 
+_LOWER_IS_WORSE = frozenset({"slo:sli:ratio_period", "slo:error_budget_remaining:ratio", "slo:time_to_exhaustion:seconds"})
+
+
+def _worst(name: str, seen: float, value: float) -> float:
+    if math.isnan(seen):
+        return value
+    if math.isnan(value) or _WINDOWED.match(name) is None and name not in _LOWER_IS_WORSE:
+        return seen
+    return min(seen, value) if name in _LOWER_IS_WORSE else max(seen, value)
+
+
 def _slo_entries(series: list[tuple[dict[str, str], float]]) -> list[dict[str, Any]]:
     by_key: dict[tuple[str, ...], dict[str, float]] = {}
     objectives: dict[tuple[str, ...], dict[str, str]] = {}
@@ -305,7 +316,10 @@ def _slo_entries(series: list[tuple[dict[str, str], float]]) -> list[dict[str, A
         if "slo" not in labels:
             continue
         key = tuple(labels.get(k, "") for k in _KEY)
-        by_key.setdefault(key, {}).setdefault(labels["__name__"], value)  # duplicates: the first in label order
+        values = by_key.setdefault(key, {})
+        name = labels["__name__"]
+        # A grouped SLI (one series per group) is reported by its worst group.
+        values[name] = _worst(name, values[name], value) if name in values else value
         if labels["__name__"] == "slo:objective:ratio":
             objectives.setdefault(key, labels)
     entries = []

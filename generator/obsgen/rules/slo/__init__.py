@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ... import promql
-from ...model import Service, Stack
+from ...model import SLO_MAX_GROUPS, Service, Stack
 from ...tiers import TIER_ORDER
 from ..alerts import GROUP_SIZE
 from ..types import AlertRule, RecordingRule, RuleGroup
@@ -57,8 +57,16 @@ def slos(stack: Stack) -> list[SLO]:
     periods.check(stack, source, problems)
     found = profile.slos(stack, problems) + imports.slos(stack, source, problems)
     first: dict[str, SLO] = {}
+    # Sums over days take these from slo:info over any group label of the same name.
+    descriptive = {engine.OWNER} | {k for slo in found for k, _ in slo.labels}
     for slo in found:
         _check_queries(slo, problems)
+        for label in sorted(set(slo.sli.groups) & descriptive):
+            problems.add(
+                slo.file,
+                f"{slo.field}.sli",
+                f"the query is grouped by {label!r}, which is also a label of an SLO in this profile: rename one of them",
+            )
         if slo.name in first:
             problems.add(slo.file, f"{slo.field}.name", f"SLO name {slo.name!r} is already used by {first[slo.name].source}")
         first.setdefault(slo.name, slo)
@@ -134,6 +142,7 @@ def catalogue() -> list[tuple[AlertRule, str]]:
         pairs = tuple(p for p in _windows(DEFAULT_PERIOD).pairs if p.role in table.pairs)
         for rule in _alerts(example, table, pairs):
             found.setdefault(rule.name, (rule, tier))
+    found[alerts.GROUP_LIMIT] = (alerts.group_limit(SLO_MAX_GROUPS), TIER_ORDER[0])  # every tier, with a grouped SLI
     return list(found.values())
 
 
@@ -143,7 +152,7 @@ def _service(slo: SLO, stack: Stack) -> Service | None:
 
 def _own_alerts(slo: SLO, stack: Stack) -> bool:
     """Whether the SLO's alerts differ from what the shared rules give every SLO of the tier."""
-    if slo.pairs is not None or slo.no_data is not None or slo.labels or slo.alert_name:
+    if slo.pairs is not None or slo.no_data is not None or slo.alert_labels or slo.alert_name:
         return True
     if slo.annotations or slo.kind_labels or slo.kind_annotations:
         return True
@@ -157,16 +166,17 @@ def _own_alerts(slo: SLO, stack: Stack) -> bool:
 def _shared_alerts(members: list[engine.Member], stack: Stack) -> list[AlertRule]:
     tier = _alerting(stack)
     shared = [m.slo for m in members if not m.own_alerts]
+    layout = engine.layout([m.slo for m in members])
     tables = periods.of(stack)
     used = sorted({slo.period for slo in shared}, key=seconds)
-    rules = [alerts.burn(alerts.every(p), tables[p].pair(role)) for role in tier.pairs for p in used]
+    rules = [alerts.burn(alerts.every(p, layout), tables[p].pair(role)) for role in tier.pairs for p in used]
     if shared and tier.no_data:
-        rules.append(alerts.no_data(alerts.every("")))
+        rules.append(alerts.no_data(alerts.every("", layout)))
     if tier.budget_exhausted:
         actions = sorted({(slo.period, slo.policy_action) for slo in shared}, key=lambda pa: (seconds(pa[0]), pa[1]))
-        rules += [alerts.budget_exhausted(alerts.every(p, action)) for p, action in actions]
+        rules += [alerts.budget_exhausted(alerts.every(p, layout, action)) for p, action in actions]
     if tier.compliance:
-        rules += [alerts.compliance(alerts.every(p)) for p in used]
+        rules += [alerts.compliance(alerts.every(p, layout)) for p in used]
     return [r for r in rules if r.name not in stack.alerts_disabled]
 
 
@@ -174,7 +184,9 @@ def _rules(found: list[SLO], stack: Stack) -> tuple[list[RecordingRule], list[Re
     """(slo:info rules, every other rule in evaluation order) of these SLOs."""
     members = [engine.Member(slo, _own_alerts(slo, stack)) for slo in found]
     windows = engine.recorded_windows(tuple(p for slo in found for p in alert_pairs(slo, stack)))
-    rules: list[RecordingRule | AlertRule] = [*engine.recordings(members, windows), *_shared_alerts(members, stack)]
+    rules: list[RecordingRule | AlertRule] = [*engine.recordings(members, windows, stack.slo_max_groups), *_shared_alerts(members, stack)]
+    if any(slo.sli.groups for slo in found) and alerts.GROUP_LIMIT not in stack.alerts_disabled:
+        rules.append(alerts.group_limit(stack.slo_max_groups))
     for m in members:
         if m.own_alerts:
             rules += alert_rules(m.slo, stack)

@@ -29,12 +29,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ...promql import matcher
 from ..types import AlertRule, Runbook
 from . import engine
 from .definition import SLO
 from .windows import Pair, windows
 
 NO_DATA = "SLONoData"
+GROUP_LIMIT = "SLOGroupLimitExceeded"
+GROUP_LIMIT_FOR = "15m"
 BUDGET_EXHAUSTED = "SLOErrorBudgetExhausted"
 COMPLIANCE = "SLOComplianceBreached"
 NO_DATA_FOR = "15m"
@@ -118,6 +121,29 @@ NO_DATA_RUNBOOK = Runbook(
         'slo:sli_events_total:increase5m{slo="<slo>"}',
         'up{namespace="<namespace>"}',
         'count by (__name__) ({namespace="<namespace>", __name__=~"http_.*"})',
+    ),
+)
+
+GROUP_LIMIT_RUNBOOK = Runbook(
+    meaning=(
+        "The SLI of the SLO in the `slo` label is aggregated `by (labels)`, which gives one SLI, budget and set of alerts per "
+        "group, and it has more groups than the profile allows (sloDefaults.maxGroups). Until it has fewer, the SLO is measured "
+        "as a whole: its counts are the sum of every group, its alerts carry no group label, and a failing group weighs only by "
+        "its share of the traffic."
+    ),
+    causes=(
+        "The query groups by a label with unbounded values (a user or request id, a full URL path, a pod name)",
+        "The service grew new routes or operations, and the limit is simply too low for it",
+        "A label changed its values (a new instrumentation library, a relabelling rule)",
+    ),
+    checks=(
+        "Count the groups and look at their values: the query below, then the SLI's total query grouped the same way",
+        "Group by a label with a bounded set of values (route template rather than path), or drop the grouping",
+        "If every group deserves its own SLI, raise sloDefaults.maxGroups: every group adds a dozen recorded series",
+    ),
+    queries=(
+        'slo:sli_groups:count{slo="<slo>"}',
+        'slo:sli_events_total:increase5m{slo="<slo>"}',
     ),
 )
 
@@ -223,7 +249,7 @@ def one(slo: SLO) -> Subject:
         only="",
         team=slo.team,
         dashboard=DASHBOARD.format(service=slo.service, slo=slo.name),
-        labels={**dict(slo.labels), "slo": slo.name, "service": slo.service, "namespace": slo.namespace},
+        labels={**dict(slo.labels), **dict(slo.alert_labels), "slo": slo.name, "service": slo.service, "namespace": slo.namespace},
         no_data=f"absent({engine.total(engine.SHORTEST)}{slo.selector})",
         alert_name=slo.alert_name,
         annotations=slo.annotations,
@@ -232,7 +258,7 @@ def one(slo: SLO) -> Subject:
     )
 
 
-def every(period: str, action: str = "") -> Subject:
+def every(period: str, layout: engine.Layout, action: str = "") -> Subject:
     """The SLOs of `period` (and policy `action`) that alert as their tier does; their labels come from the series."""
     settings = {"alerts": engine.TIER_ALERTS, "period": period, **({"action": action} if action else {})}
     service, slo = "{{ $labels.service }}", "{{ $labels.slo }}"
@@ -244,13 +270,16 @@ def every(period: str, action: str = "") -> Subject:
         period=period,
         action=action,
         selector="",
-        min_events=engine.MIN_EVENTS,
-        objective_ratio=engine.OBJECTIVE,
+        min_events=engine.with_setting(engine.MIN_EVENTS),
+        objective_ratio=engine.with_setting(engine.OBJECTIVE),
         only=f"\nand {engine.ON_IDENTITY}\n{engine.info(**settings)}",
         team=None,
         dashboard=DASHBOARD.format(service=service, slo=slo),
         labels={},
-        no_data=f"group {engine.BY_IDENTITY} ({engine.info(alerts=engine.TIER_ALERTS)})\nunless\n{engine.total(engine.SHORTEST)}",
+        no_data=(
+            f"group by ({', '.join((*engine.IDENTITY, *layout.labels))}) ({engine.info(alerts=engine.TIER_ALERTS)})\n"
+            f"unless {engine.ON_IDENTITY}\n{engine.total(engine.SHORTEST)}"
+        ),
     )
 
 
@@ -305,6 +334,26 @@ def no_data(who: Subject) -> AlertRule:
     )
 
 
+def group_limit(max_groups: int) -> AlertRule:
+    """For every grouped SLI at once: its labels come from slo:sli_groups:count."""
+    service, slo = "{{ $labels.service }}", "{{ $labels.slo }}"
+    return AlertRule(
+        name=GROUP_LIMIT,
+        expr=f"{engine.GROUPS} > {max_groups}",
+        for_=GROUP_LIMIT_FOR,
+        severity="warning",
+        summary=f"{service}: SLO {slo} has more SLI groups than {max_groups}; it is measured as a whole",
+        description=(
+            f"{service} ({{{{ $labels.namespace }}}}): the SLI of SLO {slo} is grouped into {{{{ $value }}}} groups, above the limit"
+            f" of {max_groups} (sloDefaults.maxGroups): its counts are summed into one series and its alerts are not per group."
+        ),
+        runbook=GROUP_LIMIT_RUNBOOK,
+        team=None,
+        dashboard=DASHBOARD.format(service=service, slo=slo),
+        labels={},
+    )
+
+
 def budget_exhausted(who: Subject) -> AlertRule:
     return AlertRule(
         name=BUDGET_EXHAUSTED,
@@ -352,8 +401,8 @@ def inhibit_rules(names: set[str], renamed: set[tuple[str, tuple[str, ...]]] = f
         for i, faster in enumerate(longs[:-1]):
             rules.append(
                 {
-                    "source_matchers": [f'alertname="{name}"', f'burn_window="{faster}"'],
-                    "target_matchers": [f'alertname="{name}"', f'burn_window=~"{"|".join(longs[i + 1 :])}"'],
+                    "source_matchers": [matcher("alertname", "=", name), matcher("burn_window", "=", faster)],
+                    "target_matchers": [matcher("alertname", "=", name), matcher("burn_window", "=~", "|".join(longs[i + 1 :]))],
                     "equal": list(INHIBIT_EQUAL),
                 }
             )

@@ -31,7 +31,11 @@ class SLO:
     # policies); otherwise the tier's pairs apply.
     pairs: tuple[Pair, ...] | None = None
     no_data: bool | None = None  # None: the tier decides
-    labels: tuple[tuple[str, str], ...] = ()  # extra alert labels from the declaring file
+    # Extra labels from the declaring file: on every recording and alert of
+    # the SLO (Sloth's and OpenSLO's labels), and on its alerts only (Sloth's
+    # alerting.labels).
+    labels: tuple[tuple[str, str], ...] = ()
+    alert_labels: tuple[tuple[str, str], ...] = ()
     # What a Sloth file says of its alerts: their name (all burn alerts share
     # it, as in Sloth; burn_window tells them apart), extra annotations, and
     # per kind (page: the fast and medium pairs, ticket: slow and chronic)

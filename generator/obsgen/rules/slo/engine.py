@@ -13,14 +13,23 @@ tile the window without overlap (each 5m count covers the 5m before it); the
 window ends at the last 5m boundary, so it lags by less than 5m, which only
 a ticket alert sees.
 
+Labels. An SLO is identified by (slo, service, namespace); a grouped SLI
+(see sli.py) adds its group labels, one series per group. The owning team
+and the labels of its file (Sloth's and OpenSLO's) are on every recording
+too, as Sloth puts them, but they only describe: sums over days (1d, 3d,
+the period) add up the 5m counts by identity and group alone and take the
+descriptive labels from today's `slo:info`. Moving a service to another
+team, or relabelling an SLO, changes the labels of every window at once and
+splits no budget in two.
+
 Rules are shared between SLOs, so their number grows with SLI shapes,
 windows and distinct objectives, not with services (300 services used to
 mean 30,000 rules, over every Kubernetes object limit):
 
-- Each SLO has one static series, `slo:info`, labelled with its identity
-  (slo, service, namespace, team), its settings (period, objective,
-  min_events, action, who alerts on it) and, for an SLI with a shape (see
-  sli.py), the shape's id and this SLO's values of the shape's labels.
+- Each SLO has one static series, `slo:info`, labelled with its identity,
+  its team and labels, its settings (period, objective, min_events, action,
+  who alerts on it) and, for an SLI with a shape (see sli.py), the shape's
+  id and this SLO's values of the shape's labels.
 - Per shape and window, one rule counts the events of every service at once
   (`sum by` the shape's labels) and joins the counts to the `slo:info`
   series of that shape: every SLO of the shape gets its count, labelled with
@@ -30,9 +39,15 @@ mean 30,000 rules, over every Kubernetes object limit):
 - SLIs written as queries (ratio, Sloth, OpenSLO) have count rules of their
   own, with the same labels.
 - Everything after the counts is one rule for all SLOs: vector matching on
-  identical label sets pairs each SLO's series. Per-SLO numbers (objective,
-  budget, minimum events, period length) are recorded from the `slo:info`
-  labels, one rule per distinct value.
+  identical label sets pairs each SLO's (and group's) series. Per-SLO
+  numbers (objective, budget, minimum events, period length) are recorded
+  from the `slo:info` labels, one rule per distinct value, and joined on the
+  identity.
+- A grouped SLI records how many groups it has (`slo:sli_groups:count`,
+  from the 5m window); above the limit (sloDefaults.maxGroups) its counts
+  are summed into one series, as an ungrouped SLI's, and
+  SLOGroupLimitExceeded says so: a query grouped by a label with unbounded
+  values (a user id, a URL) must not multiply every recording.
 
 `slo:info` rules go in groups of their own (see __init__.py): they are
 static, and the counts read them from the previous evaluation.
@@ -64,16 +79,18 @@ TIME_TO_EXHAUSTION = "slo:time_to_exhaustion:seconds"
 TOTAL_PERIOD = "slo:sli_events_total:increase_period"
 BAD_PERIOD = "slo:sli_events_bad:increase_period"
 
-# Labels of every recorded SLO series: vector matching pairs them one to one.
-IDENTITY = ("slo", "service", "namespace", "team")
+GROUPS = "slo:sli_groups:count"
+
+# Labels that tell one SLO from another.
+IDENTITY = ("slo", "service", "namespace")
+OWNER = "team"
 # slo:info's own labels besides the identity.
 SETTINGS = ("sli", "period", "objective", "min_events", "action", "alerts")
 QUERY_SLI = "query"  # sli label of an SLO counted by its own queries
 TIER_ALERTS, OWN_ALERTS = "tier", "own"  # alerts label: shared alert rules, or rules of its own
 SELECTOR_PREFIX = "selector_"
-_RESERVED = frozenset(IDENTITY + SETTINGS)
+_RESERVED = frozenset((*IDENTITY, OWNER, *SETTINGS))
 ON_IDENTITY = f"on ({', '.join(IDENTITY)})"
-BY_IDENTITY = f"by ({', '.join(IDENTITY)})"
 
 
 def total(window: str) -> str:
@@ -102,6 +119,37 @@ def number(value: Decimal | float | int) -> str:
 def info(**matchers: str) -> str:
     """`slo:info{…}` selecting SLOs by their settings."""
     return INFO + "{" + ", ".join(promql.matcher(k, "=", v) for k, v in matchers.items()) + "}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The label names the recordings of a stack's SLOs carry besides the identity."""
+
+    labels: tuple[str, ...] = (OWNER,)  # descriptive: the team and every SLO's file labels
+    groups: tuple[str, ...] = ()  # every grouped SLI's group labels
+
+    @property
+    def series(self) -> tuple[str, ...]:
+        return (*IDENTITY, *self.groups, *self.labels)
+
+
+def layout(slos: list[SLO]) -> Layout:
+    labels = sorted({k for slo in slos for k, _ in slo.labels} - {OWNER})
+    groups = sorted({g for slo in slos for g in slo.sli.groups})
+    return Layout((OWNER, *labels), tuple(groups))
+
+
+def _by(labels: tuple[str, ...]) -> str:
+    return f"by ({', '.join(labels)})"
+
+
+def _on(labels: tuple[str, ...] = IDENTITY) -> str:
+    return f"on ({', '.join(labels)})"
+
+
+def with_setting(record: str) -> str:
+    """Right side of an operator joining an SLO's (or group's) series with a per-SLO number."""
+    return f"{_on()} group_left {record}"
 
 
 def recorded_windows(pairs: tuple[Pair, ...]) -> tuple[str, ...]:
@@ -143,6 +191,7 @@ class Member:
         slo = self.slo
         labels = {
             **slo.series_labels,
+            **dict(slo.labels),
             "sli": self.sli,
             "period": slo.period,
             "objective": number(slo.objective),
@@ -159,96 +208,128 @@ def _indent(expr: str) -> str:
     return "  " + expr.replace("\n", "\n  ")
 
 
-def _joined(expr: str, shape: Shape, sli: str) -> str:
-    """Counts by the shape's labels → counts by SLO identity, for every SLO of the shape."""
+def _joined(expr: str, shape: Shape, sli: str, layout: Layout) -> str:
+    """Counts by the shape's labels → counts by SLO, for every SLO of the shape."""
     for key in shape.keys:
         if info_label(key) != key:
             expr = f'label_replace({expr}, {promql.string(info_label(key))}, "$1", {promql.string(key)}, "(.*)")'
     on = ", ".join(info_label(k) for k in shape.keys)
-    return f"sum {BY_IDENTITY} (\n{_indent(expr)}\n  * on ({on}) group_right\n  {info(sli=sli)}\n)"
+    return f"sum {_by((*IDENTITY, *layout.labels))} (\n{_indent(expr)}\n  * on ({on}) group_right\n  {info(sli=sli)}\n)"
 
 
-def _shared_counts(shape: Shape, sli: str, window: str) -> list[RecordingRule]:
+def _shared_counts(shape: Shape, sli: str, window: str, layout: Layout) -> list[RecordingRule]:
     return [
-        RecordingRule(total(window), _joined(shape.total_in(window), shape, sli)),
+        RecordingRule(total(window), _joined(shape.total_in(window), shape, sli, layout)),
         # No bad series at all (no error ever) must read as 0 bad events
         # while there is traffic, not as "no data".
         RecordingRule(
             bad(window),
-            f"{_joined(shape.bad_in(window), shape, sli)}\nor\n(0 * {total(window)} and {ON_IDENTITY} {info(sli=sli)})",
+            f"{_joined(shape.bad_in(window), shape, sli, layout)}\nor\n(0 * {total(window)} and {ON_IDENTITY} {info(sli=sli)})",
         ),
     ]
 
 
-def _own_counts(slo: SLO, window: str) -> list[RecordingRule]:
-    labels, sel = slo.series_labels, slo.selector
+def _own_labels(slo: SLO) -> dict[str, str]:
+    return {**slo.series_labels, **dict(slo.labels)}
+
+
+def _limited(slo: SLO, expr: str, max_groups: int) -> str:
+    """A grouped count while the SLO has at most max_groups groups, else their sum."""
+    if not slo.sli.groups:
+        return expr
+    count = f"{GROUPS}{slo.selector}"
+    grouped = f"(\n{_indent(expr)}\n  and on () {count} <= {max_groups}\n)"
+    summed = f"(\n  sum(\n{_indent(_indent(expr))}\n  )\n  and on () {count} > {max_groups}\n)"
+    return f"{grouped}\nor\n{summed}"
+
+
+def _group_count(slo: SLO) -> list[RecordingRule]:
+    if not slo.sli.groups:
+        return []
+    return [RecordingRule(GROUPS, f"count(\n{_indent(slo.sli.total_in(SHORTEST))}\n)", _own_labels(slo))]
+
+
+def _own_counts(slo: SLO, window: str, max_groups: int) -> list[RecordingRule]:
+    labels, sel = _own_labels(slo), slo.selector
+    # Groups (and windows) without an error have no bad series: 0 where there is traffic.
+    no_error = f"0 * sum {_by(slo.sli.groups)} ({total(window)}{sel})"
     return [
-        RecordingRule(total(window), slo.sli.total_in(window), labels),
-        RecordingRule(bad(window), f"{slo.sli.bad_in(window)}\nor\n0 * sum({total(window)}{sel})", labels),
+        RecordingRule(total(window), _limited(slo, slo.sli.total_in(window), max_groups), labels),
+        RecordingRule(bad(window), f"{_limited(slo, slo.sli.bad_in(window), max_groups)}\nor\n{no_error}", labels),
     ]
 
 
-def _summed(metric: str, window: str) -> str:
-    return f"sum_over_time({metric}[{window}:{SHORTEST}])"
+def _summed(metric: str, window: str, layout: Layout) -> str:
+    """A window of days as the sum of the 5m counts, by identity and group; the
+    descriptive labels are today's (see the module docstring)."""
+    kept = (*IDENTITY, *layout.groups)
+    return f"sum {_by(kept)} (sum_over_time({metric}[{window}:{SHORTEST}]))\n* {_on()} group_left ({', '.join(layout.labels)})\n{INFO}"
 
 
-def _per_value(record: str, label: str, values: dict[str, str]) -> list[RecordingRule]:
+def _per_value(record: str, label: str, values: dict[str, str], layout: Layout) -> list[RecordingRule]:
     """One rule per distinct value of an slo:info label: the number it stands for, per SLO."""
-    return [RecordingRule(record, f"{number} * group {BY_IDENTITY} ({info(**{label: text})})") for text, number in values.items()]
+    by = _by((*IDENTITY, *layout.labels))
+    return [RecordingRule(record, f"{number} * group {by} ({info(**{label: text})})") for text, number in values.items()]
 
 
-def _settings(members: list[Member]) -> list[RecordingRule]:
+def _settings(members: list[Member], layout: Layout) -> list[RecordingRule]:
     objectives = {number(m.slo.objective): m.slo for m in members}
     periods = sorted({m.slo.period for m in members}, key=seconds)
     minimums = sorted({m.slo.min_events for m in members})
     return [
-        *_per_value(OBJECTIVE, "objective", {o: number(slo.objective_ratio) for o, slo in objectives.items()}),
-        *_per_value(ERROR_BUDGET, "objective", {o: number(slo.budget) for o, slo in objectives.items()}),
-        *_per_value(MIN_EVENTS, "min_events", {str(n): str(n) for n in minimums}),
-        *_per_value(PERIOD_SECONDS, "period", {p: str(seconds(p)) for p in periods}),
+        *_per_value(OBJECTIVE, "objective", {o: number(slo.objective_ratio) for o, slo in objectives.items()}, layout),
+        *_per_value(ERROR_BUDGET, "objective", {o: number(slo.budget) for o, slo in objectives.items()}, layout),
+        *_per_value(MIN_EVENTS, "min_events", {str(n): str(n) for n in minimums}, layout),
+        *_per_value(PERIOD_SECONDS, "period", {p: str(seconds(p)) for p in periods}, layout),
     ]
 
 
 def _ratios(window: str) -> list[RecordingRule]:
     return [
         RecordingRule(error_ratio(window), f"{bad(window)}\n/\n({total(window)} > 0)"),
-        RecordingRule(burn_rate(window), f"{error_ratio(window)} / {ERROR_BUDGET}"),
+        RecordingRule(burn_rate(window), f"{error_ratio(window)} / {with_setting(ERROR_BUDGET)}"),
     ]
 
 
-def _period(periods: list[str]) -> list[RecordingRule]:
+def _period(periods: list[str], layout: Layout) -> list[RecordingRule]:
     rules = []
     for period in periods:
         only = f"\nand {ON_IDENTITY}\n{info(period=period)}"
-        rules.append(RecordingRule(TOTAL_PERIOD, _summed(total(SHORTEST), period) + only))
-        rules.append(RecordingRule(BAD_PERIOD, _summed(bad(SHORTEST), period) + only))
+        rules.append(RecordingRule(TOTAL_PERIOD, _summed(total(SHORTEST), period, layout) + only))
+        rules.append(RecordingRule(BAD_PERIOD, _summed(bad(SHORTEST), period, layout) + only))
     period_error = f"{BAD_PERIOD} / ({TOTAL_PERIOD} > 0)"
     return [
         *rules,
         RecordingRule(SLI_PERIOD, f"1 - {period_error}"),
-        RecordingRule(BUDGET_REMAINING, f"1 - ({period_error}) / {ERROR_BUDGET}"),
+        RecordingRule(BUDGET_REMAINING, f"1 - ({period_error}) / {with_setting(ERROR_BUDGET)}"),
         # Remaining share × period / burn rate; both filters drop the series
         # when the budget is spent or nothing burns, rather than giving +Inf.
-        RecordingRule(TIME_TO_EXHAUSTION, f"({BUDGET_REMAINING} > 0) * {PERIOD_SECONDS}\n/\n({burn_rate(BURN_REFERENCE)} > 0)"),
+        RecordingRule(
+            TIME_TO_EXHAUSTION,
+            f"({BUDGET_REMAINING} > 0) * {with_setting(PERIOD_SECONDS)}\n/\n({burn_rate(BURN_REFERENCE)} > 0)",
+        ),
     ]
 
 
-def recordings(members: list[Member], windows: tuple[str, ...]) -> list[RecordingRule]:
+def recordings(members: list[Member], windows: tuple[str, ...], max_groups: int) -> list[RecordingRule]:
     """Every recording of these SLOs but slo:info, in evaluation order: settings, counts, ratios, period."""
     shapes: dict[str, Shape] = {}
     for m in members:
         if m.shape:
             shapes.setdefault(m.sli, m.shape)
     own = [m.slo for m in members if m.sli == QUERY_SLI]
-    rules = _settings(members)
+    shape = layout([m.slo for m in members])
+    rules = _settings(members, shape)
+    for slo in own:
+        rules += _group_count(slo)
     for window in windows:
         if seconds(window) > seconds(RAW_WINDOW_LIMIT):
-            rules += [RecordingRule(name(window), _summed(name(SHORTEST), window)) for name in (total, bad)]
+            rules += [RecordingRule(name(window), _summed(name(SHORTEST), window, shape)) for name in (total, bad)]
             continue
-        for sli, shape in shapes.items():
-            rules += _shared_counts(shape, sli, window)
+        for sli, counted in shapes.items():
+            rules += _shared_counts(counted, sli, window, shape)
         for slo in own:
-            rules += _own_counts(slo, window)
+            rules += _own_counts(slo, window, max_groups)
     for window in windows:
         rules += _ratios(window)
-    return rules + _period(sorted({m.slo.period for m in members}, key=seconds))
+    return rules + _period(sorted({m.slo.period for m in members}, key=seconds), shape)

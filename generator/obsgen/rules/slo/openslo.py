@@ -167,9 +167,18 @@ class Reader:
         which = "good" if "good" in ratio else "bad"
         part = self._query(obj, ratio[which], f"{field}.ratioMetric.{which}")
         total = self._query(obj, ratio["total"], f"{field}.ratioMetric.total")
+        for key, query in ((which, part), ("total", total)):
+            if query and (reason := slis.counter_problem(query)):
+                self._bad(obj, f"{field}.ratioMetric.{key}", reason)
+                problems = True
         if problems or not part or not total:
             return None
-        return slis.good_counters(part, total, "openslo") if which == "good" else slis.counters(part, total, "openslo")
+        groups, reason = slis.groups_of(part, total)
+        if reason:
+            self._bad(obj, f"{field}.ratioMetric", reason)
+            return None
+        build = slis.good_counters if which == "good" else slis.counters
+        return build(part, total, "openslo", groups)
 
     def _sli(self, slo: Obj, spec: dict[str, Any]) -> slis.SLI | None:
         if ("indicator" in spec) == ("indicatorRef" in spec):

@@ -12,6 +12,7 @@ these SLOs: obs neither (recordings, dashboards and the report only).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -94,6 +95,7 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
         total = _query(ratio["total"], f"{field}.ratioMetrics.total", src, problems)
         kind = "good" if "good" in ratio else "bad"
         other = _query(ratio[kind], f"{field}.ratioMetrics.{kind}", src, problems)
+        groups = slis.checked_groups(problems, src, f"{field}.ratioMetrics", other, total)
         try:
             percent_value = Decimal(str(objective.get("target"))) * 100
         except InvalidOperation:
@@ -103,7 +105,7 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
             problems.add(src, f"{field}.target", f"target {objective.get('target')!r}: {reason} (as a ratio, e.g. 0.999)")
         if problems.count() > before or service is None or period is None or percent is None:
             continue
-        bad = f"(sum({total.strip()}) - sum({other.strip()}))" if kind == "good" else f"sum({other.strip()})"
+        sli = slis.rates(other, total, "openslo", groups, good=kind == "good")
         out.append(
             SLO(
                 name=f"{service.name}-{name}-{i}",
@@ -113,7 +115,7 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
                 objective=percent,
                 period=period,
                 min_events=DEFAULT_MIN_EVENTS,
-                sli=slis.SLI("openslo", f"sum({total.strip()}) * $seconds", f"{bad} * $seconds", _GOOD_MEANS[kind]),
+                sli=replace(sli, good_means=_GOOD_MEANS[kind]),
                 file=src,
                 field=field,
                 description=str(spec.get("description", "")),

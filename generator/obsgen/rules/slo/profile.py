@@ -82,7 +82,13 @@ def _sli(stack: Stack, service: Service, spec: dict[str, Any], path: str, proble
         ratio = spec.get("ratio", {})
         bad = [(f"{path}.ratio.{key}", exc) for key in ("errors", "total") if (exc := _parse_error(ratio.get(key, "")))]
         problems.extend((field, f"{ratio.get(field.rsplit('.', 1)[1])!r} {exc}") for field, exc in bad)
-        return (None if bad else slis.counters(ratio.get("errors", ""), ratio.get("total", ""))), False
+        if bad:
+            return None, False
+        groups, reason = slis.groups_of(ratio.get("errors", ""), ratio.get("total", ""))
+        if reason:
+            problems.append((f"{path}.ratio", reason))
+            return None, False
+        return slis.counters(ratio.get("errors", ""), ratio.get("total", ""), groups=groups), False
     problems.append((f"{path}.type", f"unknown SLO type {kind!r}"))
     return None, False
 

@@ -6,6 +6,11 @@ averaging ratios) is what makes longer windows and the period budget
 traffic-weighted: they are sums of counts. `$seconds` is the window length
 in seconds, for sources that return rates.
 
+A query SLI aggregated `by (labels)` (Sloth's grouped SLIs, e.g. per
+route) keeps those labels: one SLI, budget and set of alerts per group. Its
+counts are `sum by (labels)` instead of `sum`; a group label obs sets itself
+(service, namespace, cluster…) is kept as `slo_<label>`, as Sloth's labels are.
+
 SLIs built from a telemetry contract or a blackbox probe also have a
 *shape*: the same counts for every service at once, `sum by ($by)` of the
 labels that tell services apart, plus the values of those labels for this
@@ -20,6 +25,7 @@ from dataclasses import dataclass, replace
 
 from ... import promql
 from ...telemetry import Contract, le_matcher
+from .validate import RESERVED_LABELS, Problems
 from .windows import seconds
 
 # A plain series selector: increase() can read it directly. Anything else
@@ -52,6 +58,7 @@ class SLI:
     good_means: str  # what a good event is, for people
     shape: Shape | None = None
     values: tuple[str, ...] = ()  # this SLO's value of each of shape.keys
+    groups: tuple[str, ...] = ()  # labels of its counts: one SLI per group (renamed as group_label says)
 
     def total_in(self, window: str) -> str:
         return _fill(self.total, window)
@@ -68,13 +75,70 @@ def _increase(selector: str) -> str:
     return f"sum(increase({selector}[$window]))"
 
 
-def counter_increase(expr: str) -> str:
+def group_label(label: str) -> str:
+    """The name a group label has in the recordings: labels obs sets itself get a prefix."""
+    return f"slo_{label}" if label in RESERVED_LABELS else label
+
+
+def groups_of(*queries: str) -> tuple[tuple[str, ...], str]:
+    """The labels queries are aggregated by (their outermost `by`), the same for
+    all of them: (labels, "") or ((), reason). A query whose labels the text
+    does not tell (a bare selector, `without`) counts as one series."""
+    found = [promql.grouping(q.replace("$window", "5m")) or () for q in queries]
+    if len(set(found)) > 1:
+        described = " and ".join(f"by ({', '.join(g)})" if g else "not grouped" for g in found)
+        return (), f"the queries must be aggregated by the same labels to give one SLI per group; they are {described}"
+    return found[0], ""
+
+
+def checked_groups(problems: Problems, src: str, path: str, *queries: str) -> tuple[str, ...]:
+    """groups_of, with the reason reported at `path`; () when a query is missing or does
+    not parse (that is reported with the SLO's other query checks)."""
+    if not all(queries):
+        return ()
+    try:
+        groups, reason = groups_of(*queries)
+    except promql.PromQLError:
+        return ()
+    if reason:
+        problems.add(src, path, reason)
+    return groups
+
+
+def _sum(groups: tuple[str, ...]) -> str:
+    return f"sum by ({', '.join(groups)}) " if groups else "sum"
+
+
+def _renamed(expr: str, groups: tuple[str, ...]) -> str:
+    for label in groups:
+        if group_label(label) != label:
+            expr = f'label_replace({expr}, "{group_label(label)}", "$1", "{label}", "(.*)")'
+    return expr
+
+
+def counter_increase(expr: str, groups: tuple[str, ...] = ()) -> str:
     """Events counted by a counter selector or a counter-valued expression."""
     if _SELECTOR.match(expr) and expr.strip():
         return _increase(expr.strip())
     # A sum of counters drops when one of them resets, which increase()
     # reads as a reset of the whole sum; a selector is safer when possible.
-    return f"sum(increase(({expr.strip()})[$window:{_SUBQUERY_STEP}]))"
+    return _renamed(f"{_sum(groups)}(increase(({expr.strip()})[$window:{_SUBQUERY_STEP}]))", groups)
+
+
+# Functions that turn a counter into a rate or an increase over a range the
+# query fixes itself: increase() over such a query counts nothing meaningful.
+_RANGED = frozenset({"rate", "irate", "increase", "delta", "idelta", "deriv"})
+
+
+def counter_problem(query: str) -> str:
+    """Why a query said to be a counter is not one, or ""."""
+    ranged = sorted(promql.functions(query) & _RANGED)
+    if not ranged:
+        return ""
+    return (
+        f"the query already applies {', '.join(ranged)}() over a range of its own, so it is not a counter: "
+        "give the counter itself (obsgen takes its increase over each window)"
+    )
 
 
 def _increase_by(selector: str) -> str:
@@ -147,16 +211,32 @@ def dependency_probe(service: str, dependency: str) -> SLI:
     )
 
 
-def counters(errors: str, total: str, kind: str = "ratio") -> SLI:
-    return SLI(kind, counter_increase(total), counter_increase(errors), "events not counted by the errors expression")
+def _named(groups: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(group_label(g) for g in groups)
 
 
-def good_counters(good: str, total: str, kind: str) -> SLI:
-    all_events = counter_increase(total)
-    return SLI(kind, all_events, f"clamp_min({all_events} - {counter_increase(good)}, 0)", "events counted by the good expression")
+def counters(errors: str, total: str, kind: str = "ratio", groups: tuple[str, ...] = ()) -> SLI:
+    return SLI(
+        kind,
+        counter_increase(total, groups),
+        counter_increase(errors, groups),
+        "events not counted by the errors expression",
+        groups=_named(groups),
+    )
 
 
-def error_ratio(query: str, kind: str) -> SLI:
+def good_counters(good: str, total: str, kind: str, groups: tuple[str, ...] = ()) -> SLI:
+    all_events = counter_increase(total, groups)
+    return SLI(
+        kind,
+        all_events,
+        f"clamp_min({all_events} - {counter_increase(good, groups)}, 0)",
+        "events counted by the good expression",
+        groups=_named(groups),
+    )
+
+
+def error_ratio(query: str, kind: str, groups: tuple[str, ...] = ()) -> SLI:
     """A query that returns the error ratio over $window (Sloth's sli.raw).
 
     The engine counts events; a ratio has none, so every second counts as
@@ -165,15 +245,26 @@ def error_ratio(query: str, kind: str) -> SLI:
     SLI is then time-weighted, not traffic-weighted (a quiet minute weighs
     as much as a busy one), and the low-traffic guard (minEvents) always
     passes: a ratio cannot say how much traffic is behind it."""
-    ratio = f"sum({query.strip()})"
-    return SLI(kind, f"({ratio} * 0 + 1) * $seconds", f"{ratio} * $seconds", "the share of time not counted by the error ratio")
-
-
-def rates(error_query: str, total_query: str, kind: str) -> SLI:
-    """Queries that return per-second rates over $window (Sloth's contract): rate × window = events."""
+    ratio = f"{_sum(groups)}({query.strip()})"
     return SLI(
         kind,
-        f"sum({total_query.strip()}) * $seconds",
-        f"sum({error_query.strip()}) * $seconds",
+        _renamed(f"({ratio} * 0 + 1) * $seconds", groups),
+        _renamed(f"{ratio} * $seconds", groups),
+        "the share of time not counted by the error ratio",
+        groups=_named(groups),
+    )
+
+
+def rates(error_query: str, total_query: str, kind: str, groups: tuple[str, ...] = (), good: bool = False) -> SLI:
+    """Queries that return per-second rates over $window (Sloth's contract): rate × window = events.
+    With `good`, the first query counts the good events instead of the bad ones."""
+    agg = _sum(groups)
+    all_events = f"{agg}({total_query.strip()})"
+    bad = f"({all_events} - {agg}({error_query.strip()}))" if good else f"{agg}({error_query.strip()})"
+    return SLI(
+        kind,
+        _renamed(f"{all_events} * $seconds", groups),
+        _renamed(f"{bad} * $seconds", groups),
         "events not counted by the error query",
+        groups=_named(groups),
     )

@@ -21,13 +21,14 @@ from .validate import Problems
 VERSION = "prometheus/v1"
 
 _WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
-# Alert names as Prometheus accepts them in the alertname label and rule files.
-_ALERT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_:]*$")
+# Prometheus 3 takes any UTF-8 string as an alert name (Sloth's own examples
+# use '-'); control characters would only garble notifications.
+_ALERT_NAME = re.compile(r"^[^\x00-\x1f\x7f]+$")
 # obs's own labels that a Sloth label of the same name would collide with:
 # the file's value is kept under slo_<name>, obs's (routing, ownership,
-# multi-cluster identity) wins. alertname, slo and burn_window cannot be
-# renamed into meaning and stay refused.
-_RENAMED = frozenset({"severity", "team", "tier", "cluster", "service", "namespace", "action"})
+# multi-cluster identity, the SLO's settings on slo:info) wins. alertname,
+# slo and burn_window cannot be renamed into meaning and stay refused.
+_RENAMED = validate.RESERVED_LABELS - {"alertname", "slo", "burn_window"}
 _KINDS = ("page", "ticket")
 # Sloth's names (pkg/common/conventions NameRegexp); an SLO is known by its
 # id, `<service>-<name>`, which becomes obs's `slo` label.
@@ -91,7 +92,7 @@ def _alerting(alerting: Any, path: str, src: str, problems: Problems) -> dict[st
     _fields(alerting, frozenset({"name", "labels", "annotations", "page_alert", "ticket_alert"}), path, src, problems)
     name = alerting.get("name", "")
     if name and (not isinstance(name, str) or not _ALERT_NAME.match(name)):
-        problems.add(src, f"{path}.name", f"{name!r} is not a valid alert name (letters, digits, '_' and ':', not starting with a digit)")
+        problems.add(src, f"{path}.name", f"{name!r} is not a valid alert name (a string without control characters)")
     else:
         out["name"] = name
     out["labels"] = _labels(alerting.get("labels", {}), f"{path}.labels", src, problems)
@@ -153,7 +154,6 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
             problems.add(src, f"{path}.objective", reason)
         labels = file_labels + _labels(spec.get("labels", {}), f"{path}.labels", src, problems)
         alerting = _alerting(spec.get("alerting", {}), f"{path}.alerting", src, problems)
-        labels += alerting["labels"]
         sli_spec = spec.get("sli")
         sli = None
         kinds = [k for k in ("events", "raw") if k in sli_spec] if isinstance(sli_spec, dict) else []
@@ -166,11 +166,13 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
             _fields(events, frozenset({"error_query", "total_query"}), f"{path}.sli.events", src, problems)
             error_query = _query(events.get("error_query"), f"{path}.sli.events.error_query", src, problems)
             total_query = _query(events.get("total_query"), f"{path}.sli.events.total_query", src, problems)
-            sli = slis.rates(error_query, total_query, "sloth")
+            groups = slis.checked_groups(problems, src, f"{path}.sli.events", error_query, total_query)
+            sli = slis.rates(error_query, total_query, "sloth", groups)
         else:
             raw = sli_spec["raw"] if isinstance(sli_spec["raw"], dict) else {}
             _fields(raw, frozenset({"error_ratio_query"}), f"{path}.sli.raw", src, problems)
-            sli = slis.error_ratio(_query(raw.get("error_ratio_query"), f"{path}.sli.raw.error_ratio_query", src, problems), "sloth")
+            query = _query(raw.get("error_ratio_query"), f"{path}.sli.raw.error_ratio_query", src, problems)
+            sli = slis.error_ratio(query, "sloth", slis.checked_groups(problems, src, f"{path}.sli.raw", query))
         if problems.count() > before or service is None or percent is None or sli is None:
             continue
         out.append(
@@ -190,6 +192,7 @@ def slos(document: dict[str, Any], src: str, stack: Stack, problems: Problems) -
                 field=path,
                 description=str(spec.get("description", "")),
                 labels=labels,
+                alert_labels=alerting["labels"],
                 alert_name=alerting["name"],
                 annotations=alerting["annotations"],
                 kind_labels=tuple((k, v) for k, v in alerting["kind_labels"] if v),

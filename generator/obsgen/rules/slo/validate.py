@@ -12,8 +12,12 @@ from ...model import Service, Stack
 
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-# Labels the engine sets itself; a file may not redefine them.
-RESERVED_LABELS = frozenset({"alertname", "slo", "service", "namespace", "team", "severity", "tier", "burn_window", "action", "cluster"})
+# Labels the engine sets itself (on alerts, on recordings, on slo:info); a
+# file may not redefine them.
+RESERVED_LABELS = frozenset(
+    {"alertname", "slo", "service", "namespace", "team", "severity", "tier", "burn_window", "action", "cluster"}
+    | {"sli", "period", "objective", "min_events", "alerts"}
+)
 
 
 class SLOValidationErrors(ValidationErrors):
@@ -76,7 +80,7 @@ def name(value: Any) -> str:
 
 
 def labels(value: Any) -> tuple[tuple[tuple[str, str], ...], list[tuple[str, str]]]:
-    """Extra alert labels: (labels, [(sub-path, reason)])."""
+    """Extra labels of an SLO's recordings and alerts: (labels, [(sub-path, reason)])."""
     if not isinstance(value, dict):
         return (), [("", "must be a mapping of label names to strings")]
     out, problems = [], []
