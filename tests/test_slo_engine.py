@@ -257,8 +257,9 @@ def test_rules_grow_with_shapes_not_with_services():
 def test_long_windows_and_period_add_up_short_counts():
     rules = {r.record: r.expr for r in scenarios.group("enterprise", "checkout-availability").rules if isinstance(r, RecordingRule)}
     # Summed by identity alone; the team comes from today's slo:info (ownership moves split nothing).
+    # The day windows add up 1m tiles (they end at this evaluation), the period 5m tiles.
     assert rules["slo:sli_events_bad:increase3d"] == (
-        "sum by (slo, service, namespace) (sum_over_time(slo:sli_events_bad:increase5m[3d:5m]))\n"
+        "sum by (slo, service, namespace) (sum_over_time(slo:sli_events_bad:increase1m[3d:1m]))\n"
         "* on (slo, service, namespace) group_left (team)\nslo:info"
     )
     assert rules["slo:sli_events_total:increase_period"] == (
@@ -283,15 +284,19 @@ def test_sli_queries_per_type():
         return next(r.labels for r in group[slo].rules if isinstance(r, RecordingRule) and r.record == engine.INFO)
 
     # Counted for every service at once, by the selector's labels; slo:info holds this SLO's values.
-    assert 'sum by (namespace, service) (increase(http_requests_total{status=~"5.."}[5m]))' in expr(
-        "checkout-availability", "slo:sli_events_bad:increase5m"
+    assert 'sum by (namespace, service) (increase(http_requests_total{status=~"5.."}[1h]))' in expr(
+        "checkout-availability", "slo:sli_events_bad:increase1h"
     )
+    # The 5m tile (what longer windows add up) is the exact difference of the counter's samples.
+    errors = 'http_requests_total{status=~"5.."}'
+    tile = f"sum by (namespace, service) ( {errors} - {errors} offset 5m >= 0 or increase({errors}[5m]) )"
+    assert tile in " ".join(expr("checkout-availability", "slo:sli_events_bad:increase5m").split())
     assert info("checkout-availability").items() >= {"selector_namespace": "shop", "selector_service": "checkout"}.items()
     assert 'status=~"5..|429"' in expr("checkout-errors", "slo:sli_events_bad:increase5m")
     assert info("checkout-errors")["sli"] != info("checkout-availability")["sli"]
-    assert expr("checkout-ledger", "slo:sli_events_total:increase5m") == (
+    assert expr("checkout-ledger", "slo:sli_events_total:increase1h") == (
         "sum by (slo, service, namespace, team) (\n"
-        "  sum by (job) (increase(http_server_request_duration_seconds_count[5m]))\n"
+        "  sum by (job) (increase(http_server_request_duration_seconds_count[1h]))\n"
         "  * on (job) group_right\n"
         f'  slo:info{{sli="{info("checkout-ledger")["sli"]}"}}\n'
         ")"
@@ -334,7 +339,7 @@ def test_openslo_file_is_imported_with_its_alert_conditions_as_window_pairs():
         ("SLOErrorBudgetBurnFast", "1h", "5m", 13.44, "critical", "2m"),
         ("SLOErrorBudgetBurnSlow", "1d", "2h", 2.8, "warning", "15m"),
     ]
-    assert slo.sli.bad_in("5m").startswith('clamp_min(sum(increase(http_server_request_duration_seconds_count{job="ledger"}[5m]))')
+    assert slo.sli.bad_in("1h").startswith('clamp_min(sum(increase(http_server_request_duration_seconds_count{job="ledger"}[1h]))')
     # The file's alert policy replaces the tier's pairs, even in basic.
     assert [a.name for a in scenarios.group("basic", "ledger-openslo-availability").alerts] == [
         "SLOErrorBudgetBurnFast",

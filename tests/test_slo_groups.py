@@ -174,7 +174,7 @@ def test_above_the_group_limit_the_slo_is_measured_as_a_whole(tmp_path):
 
 
 def test_an_ownership_move_keeps_one_period_budget(tmp_path):
-    """The 5m counts of an SLO carry its team; after a move the old team's counts and the new
+    """The tiles of an SLO carry its team; after a move the old team's tiles and the new
     team's are one budget, labelled with today's team (the recorded period used to split in two)."""
     path = write_profile(tmp_path, [copy.deepcopy(SERVICE), LEDGER])
     stack = model.build(load(path))
@@ -186,32 +186,39 @@ def test_an_ownership_move_keeps_one_period_budget(tmp_path):
         "rules": [r.render() for r in rules if isinstance(r, RecordingRule) and r.record in wanted],
     }
     ident = 'slo="checkout-availability", service="checkout", namespace="shop"'
-    steps = 24  # 5m steps: two hours, the first under team "payments", the second under "platform"
-    first = " ".join(["5"] * (steps // 2) + ["_"] * (steps // 2))
-    second = " ".join(["_"] * (steps // 2) + ["5"] * (steps // 2))
+    minutes = 120  # the first hour under team "payments", the second under "platform"
+
+    def tiles(window: str, per_minute: int) -> list[dict[str, str]]:
+        half = minutes // 2
+        return [
+            {"series": f'{engine.total(window)}{{{ident}, team="{team}"}}', "values": " ".join(values)}
+            for team, values in (
+                # A rule that stops writing a series marks it stale, as the rule manager does.
+                ("payments", [str(per_minute)] * half + ["stale"] + ["_"] * (half - 1)),
+                ("platform", ["_"] * half + [str(per_minute)] * half),
+            )
+        ]
+
+    # 5m tiles (the period), 1m tiles (the day): 10 events a minute either way.
     series = [
-        {"series": f'slo:sli_events_total:increase5m{{{ident}, team="payments"}}', "values": first},
-        {"series": f'slo:sli_events_total:increase5m{{{ident}, team="platform"}}', "values": second},
-        {"series": f'slo:info{{{ident}, team="platform", period="30d"}}', "values": " ".join(["1"] * steps)},
+        *tiles("5m", 50),
+        *tiles("1m", 10),
+        {"series": f'slo:info{{{ident}, team="platform", period="30d"}}', "values": " ".join(["1"] * minutes)},
     ]
     out = '{namespace="shop", service="checkout", slo="checkout-availability", team="platform"}'
+    end = minutes - 1
     run_promtool(
         tmp_path,
         [group],
         series,
         [
-            {
-                "expr": engine.TOTAL_PERIOD,
-                "eval_time": f"{(steps - 1) * 5}m",
-                "exp_samples": [{"labels": engine.TOTAL_PERIOD + out, "value": 5 * steps}],
-            },
+            {"expr": engine.TOTAL_PERIOD, "eval_time": f"{end}m", "exp_samples": [{"labels": engine.TOTAL_PERIOD + out, "value": 50 * 24}]},
             {
                 "expr": engine.total("1d"),
-                "eval_time": f"{(steps - 1) * 5}m",
-                "exp_samples": [{"labels": engine.total("1d") + out, "value": 5 * steps}],
+                "eval_time": f"{end}m",
+                "exp_samples": [{"labels": engine.total("1d") + out, "value": 10 * minutes}],
             },
         ],
-        interval="5m",
     )
 
 

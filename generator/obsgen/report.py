@@ -304,7 +304,7 @@ _LOWER_IS_WORSE = frozenset({"slo:sli:ratio_period", "slo:error_budget_remaining
 def _worst(name: str, seen: float, value: float) -> float:
     if math.isnan(seen):
         return value
-    if math.isnan(value) or _WINDOWED.match(name) is None and name not in _LOWER_IS_WORSE:
+    if math.isnan(value) or (_WINDOWED.match(name) is None and name not in _LOWER_IS_WORSE):
         return seen
     return min(seen, value) if name in _LOWER_IS_WORSE else max(seen, value)
 

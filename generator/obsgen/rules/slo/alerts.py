@@ -33,7 +33,7 @@ from ...promql import matcher
 from ..types import AlertRule, Runbook
 from . import engine
 from .definition import SLO
-from .windows import Pair, windows
+from .windows import TILE, Pair, duration, seconds, windows
 
 NO_DATA = "SLONoData"
 GROUP_LIMIT = "SLOGroupLimitExceeded"
@@ -220,6 +220,7 @@ class Subject:
     dashboard: str
     labels: dict[str, str]
     no_data: str  # the expression of SLONoData
+    key: tuple[str, ...]  # labels of one SLO's series (its identity and groups)
     # A Sloth file's alert settings (SLO.alert_name and the rest); empty for shared rules.
     alert_name: str = ""
     annotations: tuple[tuple[str, str], ...] = ()
@@ -251,6 +252,7 @@ def one(slo: SLO) -> Subject:
         dashboard=DASHBOARD.format(service=slo.service, slo=slo.name),
         labels={**dict(slo.labels), **dict(slo.alert_labels), "slo": slo.name, "service": slo.service, "namespace": slo.namespace},
         no_data=f"absent({engine.total(engine.SHORTEST)}{slo.selector})",
+        key=(*engine.IDENTITY, *slo.sli.groups),
         alert_name=slo.alert_name,
         annotations=slo.annotations,
         kind_labels=slo.kind_labels,
@@ -280,6 +282,7 @@ def every(period: str, layout: engine.Layout, action: str = "") -> Subject:
             f"group by ({', '.join((*engine.IDENTITY, *layout.labels))}) ({engine.info(alerts=engine.TIER_ALERTS)})\n"
             f"unless {engine.ON_IDENTITY}\n{engine.total(engine.SHORTEST)}"
         ),
+        key=(*engine.IDENTITY, *layout.groups),
     )
 
 
@@ -296,6 +299,14 @@ def burn(who: Subject, pair: Pair) -> AlertRule:
     expr = f"{engine.burn_rate(pair.long)}{sel} > {factor}\nand\n{engine.burn_rate(pair.short)}{sel} > {factor}"
     # Low traffic: a handful of events make any ratio meaningless.
     expr += who.guard(engine.total(pair.short)) + who.only
+    if kind == "ticket":
+        # A ticket's long window is only significant once it is full: right
+        # after an install (or a data loss) it holds a few hours, and a short
+        # burn over them would ticket as if it had lasted a day. Pages do not
+        # wait: their short window does the filtering, and an outage during
+        # the first hour must page.
+        first_tile = duration(seconds(pair.long) - seconds(TILE))
+        expr += f"\nand on ({', '.join(who.key)})\n{engine.total(TILE)}{sel} offset {first_tile}"
     return AlertRule(
         name=who.alert_name or pair.alert,
         expr=expr,

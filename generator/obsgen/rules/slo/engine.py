@@ -56,6 +56,7 @@ static, and the counts read them from the previous evaluation.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -63,9 +64,9 @@ from ... import promql
 from ..types import RecordingRule
 from .definition import SLO
 from .sli import Shape
-from .windows import RAW_WINDOW_LIMIT, Pair, seconds
+from .windows import DAY_TILE, RAW_WINDOW_LIMIT, TILE, Pair, seconds
 
-SHORTEST = "5m"  # period sums are built from this window's counts
+SHORTEST = TILE  # period sums are built from this window's counts
 BURN_REFERENCE = "1h"  # time to exhaustion extrapolates this window's burn rate
 
 INFO = "slo:info"
@@ -259,11 +260,21 @@ def _own_counts(slo: SLO, window: str, max_groups: int) -> list[RecordingRule]:
     ]
 
 
-def _summed(metric: str, window: str, layout: Layout) -> str:
-    """A window of days as the sum of the 5m counts, by identity and group; the
+def _summed(name: Callable[[str], str], window: str, layout: Layout, tile: str = SHORTEST) -> str:
+    """A window of days as the sum of the tiles' counts, by identity and group; the
     descriptive labels are today's (see the module docstring)."""
     kept = (*IDENTITY, *layout.groups)
-    return f"sum {_by(kept)} (sum_over_time({metric}[{window}:{SHORTEST}]))\n* {_on()} group_left ({', '.join(layout.labels)})\n{INFO}"
+    return f"sum {_by(kept)} (sum_over_time({name(tile)}[{window}:{tile}]))\n* {_on()} group_left ({', '.join(layout.labels)})\n{INFO}"
+
+
+def _long_window(name: Callable[[str], str], window: str, layout: Layout, exact: bool, inexact: bool) -> list[RecordingRule]:
+    """1d, 3d: 1m tiles where they add up exactly, so the window ends at this
+    evaluation; 5m tiles (ending at the last 5m boundary) for the other SLIs."""
+    rules = [RecordingRule(name(window), _summed(name, window, layout, DAY_TILE))] if exact else []
+    if inexact:
+        only = f"\nunless {ON_IDENTITY}\n{total(DAY_TILE)}" if exact else ""
+        rules.append(RecordingRule(name(window), _summed(name, window, layout) + only))
+    return rules
 
 
 def _per_value(record: str, label: str, values: dict[str, str], layout: Layout) -> list[RecordingRule]:
@@ -295,8 +306,8 @@ def _period(periods: list[str], layout: Layout) -> list[RecordingRule]:
     rules = []
     for period in periods:
         only = f"\nand {ON_IDENTITY}\n{info(period=period)}"
-        rules.append(RecordingRule(TOTAL_PERIOD, _summed(total(SHORTEST), period, layout) + only))
-        rules.append(RecordingRule(BAD_PERIOD, _summed(bad(SHORTEST), period, layout) + only))
+        rules.append(RecordingRule(TOTAL_PERIOD, _summed(total, period, layout) + only))
+        rules.append(RecordingRule(BAD_PERIOD, _summed(bad, period, layout) + only))
     period_error = f"{BAD_PERIOD} / ({TOTAL_PERIOD} > 0)"
     return [
         *rules,
@@ -322,13 +333,18 @@ def recordings(members: list[Member], windows: tuple[str, ...], max_groups: int)
     rules = _settings(members, shape)
     for slo in own:
         rules += _group_count(slo)
-    for window in windows:
-        if seconds(window) > seconds(RAW_WINDOW_LIMIT):
-            rules += [RecordingRule(name(window), _summed(name(SHORTEST), window, shape)) for name in (total, bad)]
+    long = [w for w in windows if seconds(w) > seconds(RAW_WINDOW_LIMIT)]
+    tiled_shapes = {sli: s for sli, s in shapes.items() if s.exact_tiles}
+    tiled_own = [slo for slo in own if slo.sli.exact_tiles]
+    tiled = bool(long and (tiled_shapes or tiled_own))
+    untiled = len(tiled_shapes) < len(shapes) or len(tiled_own) < len(own)
+    for window in [*((DAY_TILE,) if tiled else ()), *windows]:
+        if window in long:
+            rules += [r for name in (total, bad) for r in _long_window(name, window, shape, tiled, untiled)]
             continue
-        for sli, counted in shapes.items():
+        for sli, counted in (tiled_shapes if window == DAY_TILE else shapes).items():
             rules += _shared_counts(counted, sli, window, shape)
-        for slo in own:
+        for slo in tiled_own if window == DAY_TILE else own:
             rules += _own_counts(slo, window, max_groups)
     for window in windows:
         rules += _ratios(window)

@@ -11,6 +11,15 @@ route) keeps those labels: one SLI, budget and set of alerts per group. Its
 counts are `sum by (labels)` instead of `sum`; a group label obs sets itself
 (service, namespace, cluster…) is kept as `slo_<label>`, as Sloth's labels are.
 
+Counters are counted twice over: over a window, `increase(c[$window])`;
+over the tiles that longer windows add up (1m and 5m), the exact difference
+of the counter's samples, `c - c offset 1m` (an `increase` where the series
+is new, was reset or has a gap). Consecutive differences telescope, so a sum of
+tiles is the counter's exact increase: `increase()` extrapolates each tile
+to its edges and drops what happened between two tiles' samples (with one
+error every 10 minutes, a day of increase tiles counted 0 to 1.25 per error,
+depending on where the errors fell; see benchmarks/reports/long-windows.md).
+
 SLIs built from a telemetry contract or a blackbox probe also have a
 *shape*: the same counts for every service at once, `sum by ($by)` of the
 labels that tell services apart, plus the values of those labels for this
@@ -26,7 +35,7 @@ from dataclasses import dataclass, replace
 from ... import promql
 from ...telemetry import Contract, le_matcher
 from .validate import RESERVED_LABELS, Problems
-from .windows import seconds
+from .windows import TILES, seconds
 
 # A plain series selector: increase() can read it directly. Anything else
 # is an expression and goes through a subquery.
@@ -42,12 +51,15 @@ class Shape:
     keys: tuple[str, ...]  # labels of the raw series that tell one SLO's events from another's
     total: str
     bad: str
+    tile_total: str = ""  # a tile (1m, 5m) when it is not the template over the tile (see the module docstring)
+    tile_bad: str = ""
+    exact_tiles: bool = False  # tiles add up exactly (exact differences, or counts of samples)
 
     def total_in(self, window: str) -> str:
-        return _fill(self.total, window).replace("$by", ", ".join(self.keys))
+        return _fill(_tile_or(self.total, self.tile_total, window), window).replace("$by", ", ".join(self.keys))
 
     def bad_in(self, window: str) -> str:
-        return _fill(self.bad, window).replace("$by", ", ".join(self.keys))
+        return _fill(_tile_or(self.bad, self.tile_bad, window), window).replace("$by", ", ".join(self.keys))
 
 
 @dataclass(frozen=True)
@@ -59,12 +71,19 @@ class SLI:
     shape: Shape | None = None
     values: tuple[str, ...] = ()  # this SLO's value of each of shape.keys
     groups: tuple[str, ...] = ()  # labels of its counts: one SLI per group (renamed as group_label says)
+    tile_total: str = ""
+    tile_bad: str = ""
+    exact_tiles: bool = False
 
     def total_in(self, window: str) -> str:
-        return _fill(self.total, window)
+        return _fill(_tile_or(self.total, self.tile_total, window), window)
 
     def bad_in(self, window: str) -> str:
-        return _fill(self.bad, window)
+        return _fill(_tile_or(self.bad, self.tile_bad, window), window)
+
+
+def _tile_or(template: str, tile: str, window: str) -> str:
+    return tile if tile and window in TILES else template
 
 
 def _fill(template: str, window: str) -> str:
@@ -73,6 +92,20 @@ def _fill(template: str, window: str) -> str:
 
 def _increase(selector: str) -> str:
     return f"sum(increase({selector}[$window]))"
+
+
+def _difference(selector: str) -> str:
+    """A counter's exact increase over a tile ($window, 1m or 5m), per series: the difference
+    of its samples a tile apart, or (series new, reset, or with a gap) its increase()."""
+    return f"(\n  {selector} - {selector} offset $window >= 0\n  or\n  increase({selector}[$window])\n)"
+
+
+def _tile(selector: str) -> str:
+    return f"sum{_difference(selector)}"
+
+
+def _tile_by(selector: str) -> str:
+    return f"sum by ($by) {_difference(selector)}"
 
 
 def group_label(label: str) -> str:
@@ -125,6 +158,11 @@ def counter_increase(expr: str, groups: tuple[str, ...] = ()) -> str:
     return _renamed(f"{_sum(groups)}(increase(({expr.strip()})[$window:{_SUBQUERY_STEP}]))", groups)
 
 
+def counter_tile(expr: str) -> str:
+    """The tile of a counter selector (see the module docstring); "" for an expression."""
+    return _tile(expr.strip()) if _SELECTOR.match(expr) and expr.strip() else ""
+
+
 # Functions that turn a counter into a rate or an increase over a range the
 # query fixes itself: increase() over such a query counts nothing meaningful.
 _RANGED = frozenset({"rate", "irate", "increase", "delta", "idelta", "deriv"})
@@ -153,13 +191,25 @@ def availability(contract: Contract, error_status: str = "5..") -> SLI:
     requests = contract.requests
     keys, values = _keys(contract)
     errors = "{" + contract.error_matcher(error_status) + "}"
+    total, bad = requests + contract.matchers(), requests + contract.matchers(contract.error_matcher(error_status))
     return SLI(
         kind="availability",
-        total=_increase(requests + contract.matchers()),
-        bad=_increase(requests + contract.matchers(contract.error_matcher(error_status))),
+        total=_increase(total),
+        bad=_increase(bad),
         good_means=f"requests answered with a status not matching {error_status}",
-        shape=Shape("requests", keys, _increase_by(requests), _increase_by(requests + errors)),
+        shape=Shape(
+            "requests",
+            keys,
+            _increase_by(requests),
+            _increase_by(requests + errors),
+            _tile_by(requests),
+            _tile_by(requests + errors),
+            exact_tiles=True,
+        ),
         values=values,
+        tile_total=_tile(total),
+        tile_bad=_tile(bad),
+        exact_tiles=True,
     )
 
 
@@ -171,17 +221,31 @@ def latency(contract: Contract, threshold: float) -> SLI:
     count = f"{contract.duration}_count{contract.matchers()}"
     fast = contract.duration_bucket + contract.matchers(le_matcher(threshold))
     keys, values = _keys(contract)
-    all_by = _increase_by(f"{contract.duration}_count")
-    fast_by = _increase_by(f"{contract.duration_bucket}{{{le_matcher(threshold)}}}")
+    count_by, fast_by = f"{contract.duration}_count", f"{contract.duration_bucket}{{{le_matcher(threshold)}}}"
+
+    def slow(all_events: str, fast_events: str) -> str:
+        # Slow = all − fast; clamp because two extrapolated increases can
+        # differ by a rounding error at zero traffic.
+        return f"clamp_min({all_events} - {fast_events}, 0)"
+
     return SLI(
         kind="latency",
         total=_increase(count),
-        # Slow = all − fast; clamp because two extrapolated increases can
-        # differ by a rounding error at zero traffic.
-        bad=f"clamp_min({_increase(count)} - {_increase(fast)}, 0)",
+        bad=slow(_increase(count), _increase(fast)),
         good_means=f"requests answered within {threshold:g}s",
-        shape=Shape("latency", keys, all_by, f"clamp_min({all_by} - {fast_by}, 0)"),
+        shape=Shape(
+            "latency",
+            keys,
+            _increase_by(count_by),
+            slow(_increase_by(count_by), _increase_by(fast_by)),
+            _tile_by(count_by),
+            slow(_tile_by(count_by), _tile_by(fast_by)),
+            exact_tiles=True,
+        ),
         values=values,
+        tile_total=_tile(count),
+        tile_bad=slow(_tile(count), _tile(fast)),
+        exact_tiles=True,
     )
 
 
@@ -206,8 +270,16 @@ def dependency_probe(service: str, dependency: str) -> SLI:
         total=total,
         bad=f"clamp_min({total} - sum(sum_over_time({probes}[$window])), 0)",
         good_means=f"successful blackbox probes of dependency {dependency}",
-        shape=Shape("probes", _PROBE_KEYS, total_by, f"clamp_min({total_by} - sum by ($by) (sum_over_time({_PROBES}[$window])), 0)"),
+        # Windows of samples that do not overlap: tiles of any length add up exactly.
+        shape=Shape(
+            "probes",
+            _PROBE_KEYS,
+            total_by,
+            f"clamp_min({total_by} - sum by ($by) (sum_over_time({_PROBES}[$window])), 0)",
+            exact_tiles=True,
+        ),
         values=(service, dependency),
+        exact_tiles=True,
     )
 
 
@@ -215,24 +287,38 @@ def _named(groups: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(group_label(g) for g in groups)
 
 
+def _tiles(*exprs: str) -> list[str]:
+    """Each selector's tile, or none at all when one of them is an expression."""
+    tiles = [counter_tile(e) for e in exprs]
+    return tiles if all(tiles) else [""] * len(exprs)
+
+
 def counters(errors: str, total: str, kind: str = "ratio", groups: tuple[str, ...] = ()) -> SLI:
+    tile_bad, tile_total = _tiles(errors, total)
     return SLI(
         kind,
         counter_increase(total, groups),
         counter_increase(errors, groups),
         "events not counted by the errors expression",
         groups=_named(groups),
+        tile_total=tile_total,
+        tile_bad=tile_bad,
+        exact_tiles=bool(tile_total),
     )
 
 
 def good_counters(good: str, total: str, kind: str, groups: tuple[str, ...] = ()) -> SLI:
     all_events = counter_increase(total, groups)
+    tile_good, tile_total = _tiles(good, total)
     return SLI(
         kind,
         all_events,
         f"clamp_min({all_events} - {counter_increase(good, groups)}, 0)",
         "events counted by the good expression",
         groups=_named(groups),
+        tile_total=tile_total,
+        tile_bad=f"clamp_min({tile_total} - {tile_good}, 0)" if tile_total else "",
+        exact_tiles=bool(tile_total),
     )
 
 
