@@ -204,8 +204,8 @@ def report(results: list[tuple[Case, list[tuple[float | None, float | None]]]]) 
         "",
         "Expected deviations, besides the `for`: −1…0 min from sampling (a 1h range holds 60 samples, so it measures 59"
         " one-minute steps);"
-        " up to +1 min from the evaluation step; 1d/3d windows and the period add up 5m counts and may trail by up to"
-        " 5 min.",
+        " up to +1 min from the evaluation step. The 1d and 3d windows of a counter SLI add up 1m tiles and end at the"
+        " evaluation; those of a query SLI (Sloth, OpenSLO) add up 5m tiles and may trail by up to 5 min.",
         "",
         "| Scenario | Error ratio | Alert | Fire: theory | Fire: measured | Δ | Resolve: theory | Resolve: measured | Δ |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|",

@@ -159,7 +159,7 @@ def errors() -> list[dict[str, Any]]:
 # --- cost -----------------------------------------------------------------------
 
 
-def _raw_series(data: Data, stack: model.Stack, start: int, end: int, resolution: int) -> None:
+def raw_series(data: Data, stack: model.Stack, start: int, end: int, resolution: int) -> None:
     """The series the SLO rules read, per service: requests by route and status, and
     the latency threshold's bucket; nothing else (other series only add index entries)."""
     for service in stack.services:
@@ -177,12 +177,14 @@ def _raw_series(data: Data, stack: model.Stack, start: int, end: int, resolution
                     data.family(c.requests).add(labels, start, end, counter(rps * share, start), resolution)
 
 
-def _tile_history(data: Data, slos: list[slo_engine.SLO], start: int, end: int) -> None:
-    """The 5m tiles a long-running Prometheus holds: recorded every minute."""
+def tile_history(data: Data, slos: list[slo_engine.SLO], start: int, end: int) -> None:
+    """The tiles a long-running Prometheus holds (1m and 5m, recorded every minute), for the SLOs that have them."""
     for slo in slos:
         labels = slo.series_labels
-        data.family(engine.total(engine.SHORTEST)).add(labels, start, end, lambda t: 3000.0, 60)
-        data.family(engine.bad(engine.SHORTEST)).add(labels, start, end, lambda t: 3.0, 60)
+        for tile, events in ((DAY_TILE, 600.0), (engine.SHORTEST, 3000.0)):
+            if tile == engine.SHORTEST or slo.sli.exact_tiles:
+                data.family(engine.total(tile)).add(labels, start, end, lambda t, n=events: n, 60)
+                data.family(engine.bad(tile)).add(labels, start, end, lambda t, n=events: n / 1000, 60)
 
 
 def _rule_files(stack: model.Stack, dest: Path, raw_limit: str) -> tuple[list[Path], int]:
@@ -212,8 +214,8 @@ def cost(services: int, rounds: int) -> list[dict[str, Any]]:
         for resolution in RESOLUTIONS:
             now = int(time.time()) // 60 * 60
             data = Data()
-            _raw_series(data, stack, now - HISTORY, now, resolution)
-            _tile_history(data, slos, now - HISTORY, now)
+            raw_series(data, stack, now - HISTORY, now, resolution)
+            tile_history(data, slos, now - HISTORY, now)
             series, samples = data.counts()
             tsdb = tmp / f"tsdb-{resolution}"
             backfill(data.write(tmp, f"raw-{resolution}", 2), tsdb)

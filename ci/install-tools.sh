@@ -18,6 +18,8 @@
 #                                 3.5 release, with the OTLP receiver Debian's lacks)
 #   .tools/share/crds/<operator>  the CRDs of prometheus-operator and the
 #                                 OpenTelemetry Operator, from their Go modules
+#   .tools/share/files/sloth      Sloth's example and test SLO files and the rules
+#                                 it generates for them, from its Go module
 #   .tools/manifest.txt           where each artifact came from, with its sha256
 #
 # The machines this runs on reach only PyPI, the Debian mirrors, npm and the
@@ -130,6 +132,15 @@ declare -A CRD_SOURCES=(
   [gateway-api]="sigs.k8s.io/gateway-api v1.6.3 config/crd/standard"
 )
 CRDS=$TOOLS/share/crds
+
+# Upstream files the tests read as they are, from the projects' Go modules:
+# name -> "module version dir...": every *.yml, *.yaml and *.yaml.tpl of each dir.
+declare -A MODULE_FILES=(
+  # Sloth's own SLO files (obs must read every plugin-free one unchanged), and
+  # the rules Sloth generates for some of them (its integration tests' *.tpl).
+  [sloth]="github.com/slok/sloth v0.16.0 examples examples/windows test/integration/prometheus/testdata"
+)
+FILES=$TOOLS/share/files
 
 log()  { printf '[install-tools] %s\n' "$*" >&2; }
 die()  { printf '[install-tools] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -523,6 +534,35 @@ fetch_crds() {
   manifest_put "go/$module" "$version" "$(cat "$CRDS/$name"/*.yaml | sha256sum | cut -d' ' -f1)" "crds:$name"
 }
 
+# --- files from projects' modules ------------------------------------------------
+
+files_ok() {
+  local name=$1 module version
+  read -r module version _ <<<"${MODULE_FILES[$name]}"
+  [[ -f $FILES/$name/.version && $(cat "$FILES/$name/.version") == "$module $version" ]]
+}
+
+fetch_files() {
+  local name=$1 module version dirs src out dir f
+  read -r module version dirs <<<"${MODULE_FILES[$name]}"
+  log "$name files: go mod download $module@$version"
+  out=$(cd "$WORK" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "$module@$version") ||
+    die "$name: go mod download $module@$version failed: $out"
+  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$out")
+  rm -rf "$FILES/$name.tmp"
+  for dir in $dirs; do
+    [[ -d $src/$dir ]] || die "$name: $module@$version has no $dir"
+    mkdir -p "$FILES/$name.tmp/$dir"
+    for f in "$src/$dir"/*.yml "$src/$dir"/*.yaml "$src/$dir"/*.yaml.tpl; do
+      [[ -f $f ]] && cp "$f" "$FILES/$name.tmp/$dir/"
+    done
+  done
+  chmod -R u+w "$FILES/$name.tmp"
+  printf '%s %s\n' "$module" "$version" >"$FILES/$name.tmp/.version"
+  rm -rf "$FILES/$name" && mv "$FILES/$name.tmp" "$FILES/$name"
+  manifest_put "go/$module" "$version" "$(find "$FILES/$name" -type f -name '*.y*' -print0 | sort -z | xargs -0 cat | sha256sum | cut -d' ' -f1)" "files:$name"
+}
+
 # --- summary ----------------------------------------------------------------
 
 summary() {
@@ -545,6 +585,10 @@ summary() {
   for name in "${!CRD_SOURCES[@]}"; do
     read -r module version _ <<<"${CRD_SOURCES[$name]}"
     printf '%-20s %-10s %s\n' "crds" "$version" "$CRDS/$name  ($module)"
+  done
+  for name in "${!MODULE_FILES[@]}"; do
+    read -r module version _ <<<"${MODULE_FILES[$name]}"
+    printf '%-20s %-10s %s\n' "files" "$version" "$FILES/$name  ($module)"
   done
 }
 
@@ -603,6 +647,9 @@ main() {
   done
   for name in "${!CRD_SOURCES[@]}"; do
     crds_ok "$name" || fetch_crds "$name"
+  done
+  for name in "${!MODULE_FILES[@]}"; do
+    files_ok "$name" || fetch_files "$name"
   done
   summary
 }

@@ -10,8 +10,8 @@ the scenario. Expectations come from the theory of burn-rate alerts:
     resolves when the short window drops below it: t = S·(1 − f·b / e)
 
 (f burn factor, b error budget, L/S long/short window, e error ratio of the
-incident), checked to within one evaluation interval (1d and 3d windows,
-sums of 5m counts, may trail by up to 5m more).
+incident), checked to within one evaluation interval (the 1d and 3d windows
+of a query SLI, sums of 5m tiles, may trail by up to 5m more).
 
 Runtime: promtool evaluates every rule at every step from t=0, so a run
 costs rules × steps (about 100 µs each). Hence: each run loads only the
@@ -191,7 +191,7 @@ def fire_after(pair: Pair, b: float, e: float) -> float:
 
 
 def lag(pair: Pair) -> int:
-    """Minutes a long window may trail: windows above 6h end at the last 5m boundary (engine.py)."""
+    """Minutes a long window may trail: above 6h, a query SLI's windows end at the last 5m boundary (engine.py)."""
     return minutes(engine.SHORTEST) if seconds(pair.long) > seconds(RAW_WINDOW_LIMIT) else 0
 
 

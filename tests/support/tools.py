@@ -35,3 +35,11 @@ def unsupported_prometheus_flags() -> list[str]:
     proc = subprocess.run([tool("prometheus"), "--help"], capture_output=True, text=True, timeout=30)
     known = proc.stdout + proc.stderr
     return [flag for flag in ("--web.enable-otlp-receiver",) if flag not in known]
+
+
+def module_files(name: str) -> Path:
+    """Upstream files fetched from a project's Go module (MODULE_FILES in ci/install-tools.sh)."""
+    where = ROOT / ".tools" / "share" / "files" / name
+    if not (where / ".version").exists():
+        raise MissingTool(f"{name} files not found in {where}: run `make tools` (ci/install-tools.sh)")
+    return where

@@ -6,18 +6,22 @@ windows and the period are traffic-weighted sums of events, never averages
 of ratios. Ratios are only recorded when their window saw traffic: zero
 traffic gives no series instead of NaN.
 
-Windows up to 6h read the raw counters. 1d and 3d add up the 5m counts at
-5m-aligned steps (a subquery), like the period does: one recorded series
-read instead of days of raw samples of every matching series. The steps
-tile the window without overlap (each 5m count covers the 5m before it); the
-window ends at the last 5m boundary, so it lags by less than 5m, which only
-a ticket alert sees.
+Windows up to 6h read the raw counters. Longer ones add up recorded counts
+of short tiles (a subquery whose steps tile the window without overlap, each
+count covering the tile before it): one recorded series read instead of days
+of raw samples of every matching series. A counter SLI's tiles are exact
+differences of its samples (see sli.py), so their sum is the counter's
+increase; 1d and 3d add up 1m tiles, recorded at every evaluation, and end
+at it; the period adds up 5m tiles at 5m steps. A query SLI (Sloth,
+OpenSLO, sli.raw) is tiled by its own query over 5m, and its 1d and 3d
+windows end at the last 5m boundary (less than 5m late, which only a ticket
+sees).
 
 Labels. An SLO is identified by (slo, service, namespace); a grouped SLI
 (see sli.py) adds its group labels, one series per group. The owning team
 and the labels of its file (Sloth's and OpenSLO's) are on every recording
 too, as Sloth puts them, but they only describe: sums over days (1d, 3d,
-the period) add up the 5m counts by identity and group alone and take the
+the period) add up the tiles by identity and group alone and take the
 descriptive labels from today's `slo:info`. Moving a service to another
 team, or relabelling an SLO, changes the labels of every window at once and
 splits no budget in two.
@@ -129,10 +133,6 @@ class Layout:
     labels: tuple[str, ...] = (OWNER,)  # descriptive: the team and every SLO's file labels
     groups: tuple[str, ...] = ()  # every grouped SLI's group labels
 
-    @property
-    def series(self) -> tuple[str, ...]:
-        return (*IDENTITY, *self.groups, *self.labels)
-
 
 def layout(slos: list[SLO]) -> Layout:
     labels = sorted({k for slo in slos for k, _ in slo.labels} - {OWNER})
@@ -144,13 +144,9 @@ def _by(labels: tuple[str, ...]) -> str:
     return f"by ({', '.join(labels)})"
 
 
-def _on(labels: tuple[str, ...] = IDENTITY) -> str:
-    return f"on ({', '.join(labels)})"
-
-
 def with_setting(record: str) -> str:
     """Right side of an operator joining an SLO's (or group's) series with a per-SLO number."""
-    return f"{_on()} group_left {record}"
+    return f"{ON_IDENTITY} group_left {record}"
 
 
 def recorded_windows(pairs: tuple[Pair, ...]) -> tuple[str, ...]:
@@ -264,7 +260,8 @@ def _summed(name: Callable[[str], str], window: str, layout: Layout, tile: str =
     """A window of days as the sum of the tiles' counts, by identity and group; the
     descriptive labels are today's (see the module docstring)."""
     kept = (*IDENTITY, *layout.groups)
-    return f"sum {_by(kept)} (sum_over_time({name(tile)}[{window}:{tile}]))\n* {_on()} group_left ({', '.join(layout.labels)})\n{INFO}"
+    summed = f"sum {_by(kept)} (sum_over_time({name(tile)}[{window}:{tile}]))"
+    return f"{summed}\n* {ON_IDENTITY} group_left ({', '.join(layout.labels)})\n{INFO}"
 
 
 def _long_window(name: Callable[[str], str], window: str, layout: Layout, exact: bool, inexact: bool) -> list[RecordingRule]:
