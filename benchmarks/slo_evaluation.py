@@ -164,10 +164,22 @@ def run(before_ref: str, services: int) -> dict[str, Any]:
             }
 
 
-def report(result: dict[str, Any]) -> str:
-    def med(label: str, key: str) -> float:
-        return statistics.median(r[key] for r in result["runs"][label] if r[key] is not None)
+COST_ROWS = (
+    ("seconds per evaluation cycle (all SLO groups)", "cycle_seconds"),
+    ("Prometheus CPU seconds per minute", "cpu_seconds_per_minute"),
+)
 
+
+def cost_rows(runs: dict[str, list[dict[str, Any]]], columns: tuple[str, str], ratio: tuple[str, str]) -> list[str]:
+    """Table rows: the medians of two variants' runs (from _run), and the ratio of one to the other."""
+    rows = []
+    for label, key in COST_ROWS:
+        med = {side: statistics.median(r[key] for r in runs[side] if r[key] is not None) for side in columns}
+        rows.append(f"| {label} | {med[columns[0]]:.3f} | {med[columns[1]]:.3f} | {med[ratio[0]] / med[ratio[1]]:.2f} |")
+    return rows
+
+
+def report(result: dict[str, Any]) -> str:
     lines = [
         "# SLO rule evaluation cost",
         "",
@@ -180,12 +192,7 @@ def report(result: dict[str, Any]) -> str:
         "| | before | after | after / before |",
         "|---|---:|---:|---:|",
     ]
-    for label, key in (
-        ("seconds per evaluation cycle (all SLO groups)", "cycle_seconds"),
-        ("Prometheus CPU seconds per minute", "cpu_seconds_per_minute"),
-    ):
-        b, a = med("before", key), med("after", key)
-        lines.append(f"| {label} | {b:.2f} | {a:.2f} | {a / b:.2f} |")
+    lines += cost_rows(result["runs"], ("before", "after"), ("after", "before"))
     for key in ("rules", "groups"):
         b, a = result["rules"]["before"][key], result["rules"]["after"][key]
         lines.append(f"| SLO {key} | {b:,} | {a:,} | {a / b:.2f} |")

@@ -22,7 +22,7 @@ Sloth's 5m ratios), as in a Prometheus that has run for days.
 from __future__ import annotations
 
 import argparse
-import statistics
+import json
 import subprocess
 import sys
 import tempfile
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import slo_evaluation  # noqa: E402
 import yaml  # noqa: E402
-from before_after import head, write_reports  # noqa: E402
+from before_after import REPORTS, head, write_reports  # noqa: E402
 from dashboard_latency import Data, backfill  # noqa: E402
 from long_windows import HISTORY, raw_series, tile_history  # noqa: E402
 from tests.support import sloth_compare as cmp  # noqa: E402
@@ -157,10 +157,6 @@ def report(result: dict[str, Any]) -> str:
         )
     if result.get("cost"):
         c = result["cost"]
-
-        def med(label: str, key: str) -> float:
-            return statistics.median(r[key] for r in c["runs"][label] if r[key] is not None)
-
         lines += [
             "",
             "## Rule evaluation cost",
@@ -171,12 +167,7 @@ def report(result: dict[str, Any]) -> str:
             "| | obs | Sloth | obs / Sloth |",
             "|---|---:|---:|---:|",
         ]
-        for label, key in (
-            ("seconds per evaluation cycle", "cycle_seconds"),
-            ("Prometheus CPU seconds per minute", "cpu_seconds_per_minute"),
-        ):
-            o, s = med("obs", key), med("sloth", key)
-            lines.append(f"| {label} | {o:.3f} | {s:.3f} | {o / s:.2f} |")
+        lines += slo_evaluation.cost_rows(c["runs"], ("obs", "sloth"), ("obs", "sloth"))
         lines.append(f"| rules | {c['rules']['obs']:,} | {c['rules']['sloth']:,} | {c['rules']['obs'] / c['rules']['sloth']:.2f} |")
         failures = {label: sum(r["evaluation_failures"] for r in runs) for label, runs in c["runs"].items()}
         lines += ["", f"Rule evaluation failures: obs {failures['obs']:g}, Sloth {failures['sloth']:g}."]
@@ -187,8 +178,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--skip-cost", action="store_true", help="only the promtool scenarios (a few minutes)")
+    parser.add_argument("--skip-cost", action="store_true", help="only the promtool scenarios (half an hour)")
+    parser.add_argument("--render-only", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args()
+    if args.render_only:
+        result = json.loads((REPORTS / "sloth-comparison.json").read_text())
+        write_reports("sloth-comparison", result, report(result))
+        return
     result = run()
     if not args.skip_cost:
         result["cost"] = cost(args.services, args.rounds)

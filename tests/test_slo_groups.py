@@ -138,6 +138,12 @@ def test_a_failing_route_pages_for_that_route_alone(tmp_path):
     )
 
 
+def test_one_routes_page_does_not_silence_another_routes_ticket(tmp_path):
+    stack = stack_with(tmp_path, sloth_doc())
+    rules = slo_engine.inhibit_rules(stack)
+    assert rules and all("route" in rule["equal"] for rule in rules)
+
+
 def test_above_the_group_limit_the_slo_is_measured_as_a_whole(tmp_path):
     stack = stack_with(tmp_path, sloth_doc(), max_groups=1)
     run_promtool(

@@ -218,11 +218,12 @@ def rule_groups(stack: Stack) -> list[RuleGroup]:
 
 def inhibit_rules(stack: Stack) -> list[dict[str, Any]]:
     """Alertmanager inhibit_rules: a faster burn alert silences the slower ones of the same SLO."""
-    rules = [rule for slo in slos(stack) for rule in alert_rules(slo, stack)]
+    found = slos(stack)
+    rules = [rule for slo in found for rule in alert_rules(slo, stack)]
     renamed = {}
-    for slo in slos(stack):
+    for slo in found:
         if slo.alert_name:
             longs = tuple(p.long for p in alert_pairs(slo, stack))
             if len(longs) > 1:
                 renamed[(slo.alert_name, longs)] = True
-    return alerts.inhibit_rules({r.name for r in rules if not r.canonical}, set(renamed))
+    return alerts.inhibit_rules({r.name for r in rules if not r.canonical}, set(renamed), engine.layout(found).groups)

@@ -401,12 +401,16 @@ def compliance(who: Subject) -> AlertRule:
 # --- inhibitions --------------------------------------------------------------------
 
 
-def inhibit_rules(names: set[str], renamed: set[tuple[str, tuple[str, ...]]] = frozenset()) -> list[dict[str, Any]]:
+def inhibit_rules(
+    names: set[str], renamed: set[tuple[str, tuple[str, ...]]] = frozenset(), groups: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """A faster burn alert silences the slower ones of the same SLO (among the alerts generated).
 
     renamed: (alert name, long windows fastest first) of the burn alerts a
     file renamed (Sloth's alerting.name): they share one name, so burn_window
-    tells the faster from the slower."""
+    tells the faster from the slower. groups: the group labels of grouped SLIs,
+    so that one route's page does not silence another route's ticket."""
+    equal = [*INHIBIT_EQUAL, *groups]
     rules = []
     for name, longs in sorted(renamed):
         for i, faster in enumerate(longs[:-1]):
@@ -414,7 +418,7 @@ def inhibit_rules(names: set[str], renamed: set[tuple[str, tuple[str, ...]]] = f
                 {
                     "source_matchers": [matcher("alertname", "=", name), matcher("burn_window", "=", faster)],
                     "target_matchers": [matcher("alertname", "=", name), matcher("burn_window", "=~", "|".join(longs[i + 1 :]))],
-                    "equal": list(INHIBIT_EQUAL),
+                    "equal": equal,
                 }
             )
     present = [p for p in windows("30d").pairs if p.alert in names]
@@ -424,7 +428,7 @@ def inhibit_rules(names: set[str], renamed: set[tuple[str, tuple[str, ...]]] = f
             {
                 "source_matchers": [f'alertname="{faster.alert}"'],
                 "target_matchers": [f'alertname=~"{slower}"'],
-                "equal": list(INHIBIT_EQUAL),
+                "equal": equal,
             }
         )
     return rules

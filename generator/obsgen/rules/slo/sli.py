@@ -145,7 +145,7 @@ def _sum(groups: tuple[str, ...]) -> str:
 def _renamed(expr: str, groups: tuple[str, ...]) -> str:
     for label in groups:
         if group_label(label) != label:
-            expr = f'label_replace({expr}, "{group_label(label)}", "$1", "{label}", "(.*)")'
+            expr = f'label_replace({expr}, {promql.string(group_label(label))}, "$1", {promql.string(label)}, "(.*)")'
     return expr
 
 
