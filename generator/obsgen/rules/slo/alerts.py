@@ -74,7 +74,8 @@ def _burn_runbook(role: str) -> Runbook:
             + (
                 ", and the burn is still going on. Users are affected now."
                 if page
-                else ". Nothing is on fire, but at this pace the budget will not last the period."
+                else ". Nothing is on fire, but at this pace the budget will not last the period. It waits for a full"
+                f" {pair.long} of data: for the first {pair.long} after an install or a loss of Prometheus data it stays silent."
             )
             + _inhibition(role)
         ),
