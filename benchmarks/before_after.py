@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,12 @@ def checked_out(ref: str, where: Path) -> Iterator[Path]:
 
 def head() -> str:
     return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+
+def rerender(stem: str, report: Callable[[dict[str, Any]], str]) -> None:
+    """Rewrite benchmarks/reports/<stem>.md from its .json (after a change of the text only)."""
+    result = json.loads((REPORTS / f"{stem}.json").read_text())
+    write_reports(stem, result, report(result))
 
 
 def write_reports(stem: str, result: dict[str, Any], markdown: str) -> None:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import re
 import statistics
@@ -51,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import slo_evaluation  # noqa: E402
-from before_after import REPORTS, head, write_reports  # noqa: E402
+from before_after import head, rerender, write_reports  # noqa: E402
 from dashboard_latency import ROUTES, STATUSES, Data, _h, backfill, counter  # noqa: E402
 from tests import test_slo_scenarios as sc  # noqa: E402
 from tests.support.scale import write_profile  # noqa: E402
@@ -308,8 +307,7 @@ def main() -> None:
     parser.add_argument("--render-only", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args()
     if args.render_only:
-        result = json.loads((REPORTS / "long-windows.json").read_text())
-        write_reports("long-windows", result, report(result))
+        rerender("long-windows", report)
         return
     result: dict[str, Any] = {"head": head(), "services": args.services, "rounds": args.rounds, "errors": errors()}
     if not args.skip_cost:

@@ -179,6 +179,12 @@ def cost_rows(runs: dict[str, list[dict[str, Any]]], columns: tuple[str, str], r
     return rows
 
 
+def failures_line(runs: dict[str, list[dict[str, Any]]], names: dict[str, str]) -> str:
+    """How many rule evaluations failed, per variant (label → name in the text)."""
+    counts = ", ".join(f"{name} {sum(r['evaluation_failures'] for r in runs[label]):g}" for label, name in names.items())
+    return f"Rule evaluation failures: {counts}."
+
+
 def report(result: dict[str, Any]) -> str:
     lines = [
         "# SLO rule evaluation cost",
@@ -196,8 +202,7 @@ def report(result: dict[str, Any]) -> str:
     for key in ("rules", "groups"):
         b, a = result["rules"]["before"][key], result["rules"]["after"][key]
         lines.append(f"| SLO {key} | {b:,} | {a:,} | {a / b:.2f} |")
-    failures = {label: sum(r["evaluation_failures"] for r in runs) for label, runs in result["runs"].items()}
-    lines += ["", f"Rule evaluation failures: before {failures['before']:g}, after {failures['after']:g}."]
+    lines += ["", failures_line(result["runs"], {"before": "before", "after": "after"})]
     return "\n".join(lines) + "\n"
 
 

@@ -22,7 +22,6 @@ Sloth's 5m ratios), as in a Prometheus that has run for days.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import slo_evaluation  # noqa: E402
 import yaml  # noqa: E402
-from before_after import REPORTS, head, write_reports  # noqa: E402
+from before_after import head, rerender, write_reports  # noqa: E402
 from dashboard_latency import Data, backfill  # noqa: E402
 from long_windows import HISTORY, raw_series, tile_history  # noqa: E402
 from tests.support import sloth_compare as cmp  # noqa: E402
@@ -169,8 +168,7 @@ def report(result: dict[str, Any]) -> str:
         ]
         lines += slo_evaluation.cost_rows(c["runs"], ("obs", "sloth"), ("obs", "sloth"))
         lines.append(f"| rules | {c['rules']['obs']:,} | {c['rules']['sloth']:,} | {c['rules']['obs'] / c['rules']['sloth']:.2f} |")
-        failures = {label: sum(r["evaluation_failures"] for r in runs) for label, runs in c["runs"].items()}
-        lines += ["", f"Rule evaluation failures: obs {failures['obs']:g}, Sloth {failures['sloth']:g}."]
+        lines += ["", slo_evaluation.failures_line(c["runs"], {"obs": "obs", "sloth": "Sloth"})]
     return "\n".join(lines) + "\n"
 
 
@@ -182,8 +180,7 @@ def main() -> None:
     parser.add_argument("--render-only", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args()
     if args.render_only:
-        result = json.loads((REPORTS / "sloth-comparison.json").read_text())
-        write_reports("sloth-comparison", result, report(result))
+        rerender("sloth-comparison", report)
         return
     result = run()
     if not args.skip_cost:
