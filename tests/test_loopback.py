@@ -157,3 +157,19 @@ def test_rule_group_intervals_are_changed_only_where_asked(tmp_path):
     for old, new in zip(before["groups"], after["groups"], strict=True):
         assert new["rules"] == old["rules"]  # expressions, labels, annotations and every `for` untouched
     assert loopback.rule_files(rendered) == rendered
+
+
+def test_rule_18_drops_only_the_full_window_condition_of_tickets():
+    expr = (
+        "slo:burn_rate:ratio_rate1d > 3\nand\nslo:burn_rate:ratio_rate2h > 3\n"
+        "and on (slo, service, namespace)\nslo:sli_events_total:increase5m offset 23h55m"
+    )
+    page = "slo:burn_rate:ratio_rate1h > 14.4\nand\nslo:burn_rate:ratio_rate5m > 14.4"
+    rendered = {
+        "slo.yaml": yaml.safe_dump(
+            {"groups": [{"name": "slo-rules", "rules": [{"alert": "T", "expr": expr}, {"alert": "P", "expr": page}]}]}
+        )
+    }
+    assert loopback.rule_files(rendered) == rendered
+    rules = yaml.safe_load(loopback.rule_files(rendered, full_windows=False)["slo.yaml"])["groups"][0]["rules"]
+    assert [r["expr"] for r in rules] == ["slo:burn_rate:ratio_rate1d > 3\nand\nslo:burn_rate:ratio_rate2h > 3", page]

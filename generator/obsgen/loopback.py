@@ -44,6 +44,11 @@ what cannot exist outside a cluster is changed, by these rules:
 12. (Retired: an alert's `for` by name. The live tests used it to shorten
     the SLO ticket's `for: 15m`; every burn-rate pair now has the page's
     2m, so the rules run with the `for` they ship with.)
+18. A ticket pair waits for its long window to be full (a tile `offset`
+    the window back must exist): a stack minutes old would never ticket.
+    With `full_windows=False` that one condition is dropped from the alert
+    expressions, so the live tests can watch Alertmanager hold the ticket
+    behind its page; the burn, the windows and the `for` stay as rendered.
 
 The OpenTelemetry Collector (agent, gateway, sidecar) runs with its
 rendered config under three more rules:
@@ -81,6 +86,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -286,9 +292,14 @@ def credential_files(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def rule_files(files: Mapping[str, str], intervals: Mapping[str, str] | None = None) -> dict[str, str]:
+# Rule 18: the full-window condition a ticket pair ends with (rules/slo/alerts.py).
+_FULL_WINDOW = re.compile(r"\nand on \([^)]*\)\nslo:sli_events_total:increase5m(?:\{[^}]*\})? offset \w+$")
+
+
+def rule_files(files: Mapping[str, str], intervals: Mapping[str, str] | None = None, full_windows: bool = True) -> dict[str, str]:
     """Rendered rule files (name → YAML text), with group intervals changed where
-    asked (rule 11); everything else as rendered.
+    asked (rule 11) and, without full_windows, tickets that do not wait for a
+    full window (rule 18); everything else as rendered.
 
     intervals maps a group name pattern (fnmatch) to its new interval. Files
     nothing applies to are returned unchanged, byte for byte.
@@ -303,6 +314,10 @@ def rule_files(files: Mapping[str, str], intervals: Mapping[str, str] | None = N
             if pattern is not None:
                 group["interval"] = intervals[pattern]
                 changed = True
+            for rule in group.get("rules", []) if not full_windows else ():
+                if "alert" in rule and _FULL_WINDOW.search(rule["expr"]):
+                    rule["expr"] = _FULL_WINDOW.sub("", rule["expr"])
+                    changed = True
         out[name] = yaml.safe_dump(document, sort_keys=False) if changed else text
     return out
 
