@@ -87,13 +87,6 @@ def run() -> dict[str, Any]:
     return {"head": head(), "engine": version, "rows": sorted(rows.values(), key=lambda r: order[(r["period"], r["scenario"])])}
 
 
-def _sloth(slo: slo_engine.SLO) -> sloth_rules.SlothSLO:
-    def rate(template: str) -> str:
-        return template.replace("increase(", "rate(").replace("$window", "{{.window}}")
-
-    return sloth_rules.SlothSLO(slo.service, slo.name, float(slo.objective_ratio), rate(slo.sli.bad), rate(slo.sli.total))
-
-
 def _write(groups: list[dict[str, Any]], path: Path) -> list[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump({"groups": [dict(g, interval="15s") for g in groups]}, sort_keys=False))
@@ -107,7 +100,7 @@ def cost(services: int, rounds: int) -> dict[str, Any]:
         stack = model.build(load(write_profile(tmp / f"org{services}.yaml", services)))
         slos = slo_engine.slos(stack)
         tables = periods.of(stack)
-        sloth_groups = [g for slo in slos for g in sloth_rules.rule_groups(_sloth(slo), tables[slo.period])]
+        sloth_groups = [g for slo in slos for g in sloth_rules.rule_groups(sloth_rules.from_obs(slo), tables[slo.period])]
         files = {
             "obs": _write([g.render(stack) for g in slo_engine.rule_groups(stack)], tmp / "obs" / "rules.yaml"),
             "sloth": _write(sloth_groups, tmp / "sloth" / "rules.yaml"),
@@ -118,7 +111,7 @@ def cost(services: int, rounds: int) -> dict[str, Any]:
         raw_series(data, stack, now - HISTORY, now, RESOLUTION)
         tile_history(data, slos, now - HISTORY, now)
         for slo in slos:
-            labels = {**_sloth(slo).labels, sloth_rules.WINDOW: "5m"}
+            labels = {**sloth_rules.from_obs(slo).labels, sloth_rules.WINDOW: "5m"}
             data.family("slo:sli_error:ratio_rate5m").add(labels, now - HISTORY, now, lambda t: 0.001, 60)
         series, samples = data.counts()
         backfill(data.write(tmp, "raw", 2), tmp / "tsdb")

@@ -59,12 +59,7 @@ def obs_slo(period: str) -> slo_engine.SLO:
 
 
 def sloth_slo() -> sloth_rules.SlothSLO:
-    sli = sc.slos(TIER)[SLO].sli
-
-    def rate(template: str) -> str:
-        return template.replace("increase(", "rate(").replace("$window", "{{.window}}")
-
-    return sloth_rules.SlothSLO("checkout", "availability", float(sc.slos(TIER)[SLO].objective_ratio), rate(sli.bad), rate(sli.total))
+    return sloth_rules.from_obs(sc.slos(TIER)[SLO], "availability")
 
 
 def budget() -> float:

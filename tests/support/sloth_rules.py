@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from obsgen.rules.slo.definition import SLO
 from obsgen.rules.slo.windows import WindowTable, seconds
 
 KIND_PAIRS = {"page": ("fast", "medium"), "ticket": ("slow", "chronic")}
@@ -53,6 +54,16 @@ class SlothSLO:
     @property
     def selector(self) -> str:
         return "{" + ", ".join(f'{k}="{v}"' for k, v in self.identity.items()) + "}"
+
+
+def from_obs(slo: SLO, name: str = "") -> SlothSLO:
+    """The Sloth SLO that measures what an obs SLO with a counter SLI does: the same
+    selectors, as rates over {{.window}}; `name` (default the obs SLO's) under its service."""
+
+    def rate(template: str) -> str:
+        return template.replace("increase(", "rate(").replace("$window", "{{.window}}")
+
+    return SlothSLO(slo.service, name or slo.name, float(slo.objective_ratio), rate(slo.sli.bad), rate(slo.sli.total))
 
 
 def prometheus_duration(total: int) -> str:
