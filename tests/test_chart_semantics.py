@@ -31,9 +31,11 @@ from tests.support.render import (
     ROOT,
     TIERS,
     configmap_file,
+    container_args,
     find,
     helm_template,
     pod_specs,
+    render_profile,
     render_tier,
     split,
 )
@@ -482,6 +484,71 @@ def test_topology_spread_only_in_ha_tiers(tier):
         assert "kubernetes.io/hostname" in {c["topologyKey"] for c in constraints}
         for c in constraints:
             assert c["labelSelector"]["matchLabels"].items() <= pod_labels.items()
+
+
+def test_spread_choice_reaches_every_replicated_workload(tmp_path):
+    """highAvailability.spread: required keeps replicas apart on nodes and zones, in every workload that spreads."""
+    default = {w["metadata"]["name"]: w for w in _pod_workloads(render_tier("enterprise"))}
+    chosen = render_profile({"name": "spread", "extends": "enterprise", "highAvailability": {"spread": {"nodes": "required"}}}, tmp_path)
+    spread = {
+        w["metadata"]["name"]: {
+            c["topologyKey"]: c["whenUnsatisfiable"] for c in w["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        }
+        for w in _pod_workloads(chosen)
+        if w["spec"]["template"]["spec"].get("topologySpreadConstraints")
+    }
+    # Every workload that spreads by default, and nothing else.
+    assert set(spread) == {n for n, w in default.items() if w["spec"]["template"]["spec"].get("topologySpreadConstraints")}
+    assert {"obs-prometheus", "obs-alertmanager", "obs-otel-collector-gateway", "obs-loki-write"} <= set(spread)
+    for name, when in spread.items():
+        assert when == {"kubernetes.io/hostname": "DoNotSchedule", "topology.kubernetes.io/zone": "ScheduleAnyway"}, name
+    for w in default.values():
+        for c in w["spec"]["template"]["spec"].get("topologySpreadConstraints", []):
+            assert c["whenUnsatisfiable"] == "ScheduleAnyway", w["metadata"]["name"]
+
+
+def _duration_seconds(text: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d)", text))
+
+
+def _routes(route: dict[str, Any], inherited: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every route of an Alertmanager routing tree with the settings it inherits filled in."""
+    here = {**inherited, **{k: v for k, v in route.items() if k != "routes"}}
+    return [here, *(r for child in route.get("routes", []) for r in _routes(child, here))]
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_alertmanager_cluster_sends_no_stale_resolve(tier, tmp_path):
+    """The last peer's duplicate check ((replicas - 1) x peer timeout after its flush) comes a whole peer
+    timeout before the page of an alert that fired again (group_wait after it arrives), on every route
+    whose receiver sends resolved notifications (artifacts/alertmanager.py explains the race)."""
+    webhook = {"type": "webhook", "secretRef": {"name": "shop-webhook", "key": "url"}}
+    profile = {
+        "name": f"cluster-{tier}",
+        "extends": tier,
+        "defaultTeam": "shop",
+        "teams": [{"name": "shop", "receivers": [webhook]}],
+        "exposure": {ui: {"externalUrl": f"https://{ui}.example"} for ui in ("grafana", "prometheus", "alertmanager")},
+    }
+    objects = render_profile(profile, tmp_path)
+    sts = _one(objects, "StatefulSet", "obs-alertmanager")
+    replicas = sts["spec"]["replicas"]
+    args = container_args(objects, "StatefulSet", "obs-alertmanager")
+    if replicas == 1:
+        assert "--cluster.listen-address=" in args
+        return
+    (timeout,) = [a.split("=", 1)[1] for a in args if a.startswith("--cluster.peer-timeout=")]
+    config = _alertmanager_config(objects)
+    resolving = {
+        r["name"]
+        for r in config["receivers"]
+        if any(c.get("send_resolved", True) for k, v in r.items() if k.endswith("_configs") for c in v)
+    }
+    routes = [r for r in _routes(config["route"], {"group_wait": "30s"}) if r["receiver"] in resolving]
+    assert routes
+    for route in routes:
+        assert _duration_seconds(route["group_wait"]) >= replicas * _duration_seconds(timeout), route
 
 
 def _alertmanager_checksum(objects) -> str:

@@ -116,7 +116,7 @@ def test_the_web_secured_gateway_is_accepted_without_the_unbuilt_extension(tmp_p
     assert set(config["extensions"][authenticator]["client_auth"]) <= otelcol.BASICAUTH_CLIENT_KEYS
     reduced, dropped = otelcol.without_unbuilt(config)
     assert dropped == [authenticator]
-    assert reduced["exporters"]["otlp_http/prometheus"]["tls"]["ca_file"]
+    assert all(e["tls"]["ca_file"] for name, e in reduced["exporters"].items() if name.startswith("otlp_http/prometheus-"))
     work = tmp_path / "validate"
     work.mkdir()
     proc = otelcol.validate(reduced, env, work)

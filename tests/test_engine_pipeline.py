@@ -14,8 +14,9 @@ restarted agent resumes from its file_storage offsets, losing and repeating
 no line.
 
 Metrics: an OTLP counter sent to the agent, as an instrumented app sends it,
-goes through the gateway to Prometheus' OTLP receiver (/api/v1/otlp), where it
-is queried back under the name PromQL users will write. Debian's Prometheus
+goes through the gateway to the OTLP receiver (/api/v1/otlp) of both
+Prometheus replicas, each addressed by its pod's name, and is queried back
+from each under the name PromQL users will write. Debian's Prometheus
 build lacks the receiver (loopback rule 7), so this Prometheus is the
 upstream release built from its module (`prometheus-otlp`), run with the
 rendered flags and config.
@@ -165,18 +166,25 @@ def test_the_live_pipeline(rendered, tmp_path):
         (tmp_path / "sink.yaml").write_text(yaml.safe_dump(sink))
         started.append(Daemon("sink", [tool("otelcol-sink"), f"--config=file:{tmp_path / 'sink.yaml'}"], tmp_path / "sink.log"))
 
-        # Prometheus with the OTLP receiver, on the rendered flags and config (no scrape target is local).
-        prom_port = free_port()
-        prom_config = tmp_path / "prometheus.yml"
+        # Every Prometheus replica with the OTLP receiver, on the rendered flags
+        # and config (no scrape target is local), addressed by its pod's name.
         (tmp_path / "rules").mkdir()
         rendered_prom = yaml.safe_load(configmap_file(objects, "obs-prometheus-config", "prometheus.yml"))
+        prom_config = tmp_path / "prometheus.yml"
         prom_config.write_text(yaml.safe_dump(loopback.prometheus_config(rendered_prom, {}, [], str(tmp_path / "rules"))))
         prom_flags = container_args(objects, "StatefulSet", "obs-prometheus")
         assert "--web.enable-otlp-receiver" in prom_flags
-        prom_args = loopback.prometheus_args(prom_flags, str(prom_config), str(tmp_path / "tsdb"), f"127.0.0.1:{prom_port}")
-        prom_env = {"PATH": "/usr/bin:/bin", "POD_NAME": "obs-prometheus-0"}
-        started.append(Daemon("prometheus", [tool("prometheus-otlp"), *prom_args], tmp_path / "prometheus.log", prom_env))
-        prom = f"http://127.0.0.1:{prom_port}"
+        (prom_sts,) = [o for o in objects if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "obs-prometheus"]
+        replicas = prom_sts["spec"]["replicas"]
+        assert replicas == 2, "the enterprise tier runs an HA pair"
+        proms, pod_addresses = [], {}
+        for i in range(replicas):
+            pod, port = f"{prom_sts['metadata']['name']}-{i}", free_port()
+            prom_args = loopback.prometheus_args(prom_flags, str(prom_config), str(tmp_path / f"tsdb-{i}"), f"127.0.0.1:{port}")
+            prom_env = {"PATH": "/usr/bin:/bin", "POD_NAME": pod}
+            started.append(Daemon(pod, [tool("prometheus-otlp"), *prom_args], tmp_path / f"{pod}.log", prom_env))
+            proms.append(f"http://127.0.0.1:{port}")
+            pod_addresses[f"{pod}.{prom_sts['spec']['serviceName']}.monitoring.svc:9090"] = f"127.0.0.1:{port}"
 
         # Rule 15: every in-cluster address the collectors' env names, on loopback.
         addresses = {
@@ -185,7 +193,7 @@ def test_the_live_pipeline(rendered, tmp_path):
             "obs-jaeger.monitoring.svc:4317": f"127.0.0.1:{jaeger_ports[4317]}",
             "obs-loki-write.monitoring.svc:3100": f"{SINK_IP}:4318",
             "obs-loki.monitoring.svc:3100": f"{SINK_IP}:4318",
-            "obs-prometheus.monitoring.svc:9090": f"127.0.0.1:{prom_port}",
+            **pod_addresses,
         }
         host = tmp_path / "host"
 
@@ -207,23 +215,27 @@ def test_the_live_pipeline(rendered, tmp_path):
         for ip in (AGENT_IP, GATEWAY_IP):
             wait_for(f"collector health on {ip}", lambda ip=ip: _get(f"http://{ip}:13133/") == 200, 60, started)
         wait_for("jaeger", lambda: get_json(f"http://127.0.0.1:{query}/api/services") is not None, 60, started)
-        wait_for("prometheus", lambda: _get(f"{prom}/-/ready") == 200, 60, started)
+        for prom in proms:
+            wait_for(f"prometheus {prom}", lambda prom=prom: _get(f"{prom}/-/ready") == 200, 60, started)
 
         # Metrics: app → agent → gateway → Prometheus' OTLP receiver.
         body = json.dumps(_otlp_counter(int(datetime.now(UTC).timestamp() * 1e9))).encode()
         push = urllib.request.Request(f"http://{AGENT_IP}:4318/v1/metrics", data=body, headers={"Content-Type": "application/json"})
         assert urllib.request.urlopen(push, timeout=10).status == 200
 
-        def orders():
+        def orders(prom: str):
             found = get_json(f"{prom}/api/v1/query?query=checkout_orders_total")["data"]["result"]
             return found or None
 
-        # With the labels the RED recordings select on, as a scraped series would have them.
-        (series,) = wait_for("the OTLP counter in Prometheus", orders, 60, started)
-        assert series["value"][1] == str(ORDERS)
-        labels = series["metric"]
-        assert (labels["service"], labels["namespace"], labels["pod"]) == ("checkout", POD_NAMESPACE, POD_NAME), labels
-        assert labels["job"] == "checkout" and labels["outcome"] == "paid", labels
+        # On every replica of the HA pair (through the Service, one of them
+        # would have it), with the labels the RED recordings select on, as a
+        # scraped series would have them.
+        for prom in proms:
+            (series,) = wait_for(f"the OTLP counter in {prom}", lambda prom=prom: orders(prom), 60, started)
+            assert series["value"][1] == str(ORDERS)
+            labels = series["metric"]
+            assert (labels["service"], labels["namespace"], labels["pod"]) == ("checkout", POD_NAMESPACE, POD_NAME), labels
+            assert labels["job"] == "checkout" and labels["outcome"] == "paid", labels
 
         # The reference service, its stdout as the pod's log file.
         port = free_port()

@@ -37,6 +37,7 @@ import _build  # noqa: E402
 
 from obsgen import contract  # noqa: E402
 from obsgen.artifacts import logs_traces as lt  # noqa: E402
+from obsgen.tiers import TIERS as TIER_TABLE  # noqa: E402
 
 CASES = sorted(p.stem for p in FIXTURES.glob("*.yaml"))
 CONFIG_KEY = {"loki": "config.yaml", "tempo": "tempo.yaml", "jaeger": "config.yaml"}
@@ -240,7 +241,11 @@ def test_env_contract_matches_configs():
         "jaeger-opensearch": lt.jaeger_config("opensearch"),
     }
     for name, config in cases.items():
-        assert _env_refs(config) == set(lt.ENV_CONTRACT[name]), name
+        # Tempo also reads one remote-write address per Prometheus replica.
+        writes = {
+            lt.prometheus_write_env(i) for i in range(len(config.get("metrics_generator", {}).get("storage", {}).get("remote_write", [])))
+        }
+        assert _env_refs(config) == set(lt.ENV_CONTRACT[name]) | writes, name
 
 
 def _host_targets(objects) -> list[tuple[str, str, int | None]]:
@@ -263,10 +268,15 @@ def test_endpoint_hosts_are_contract_services(chart_root, case):
     rendered, with the port, is tests/test_wiring.py's job on the umbrella render."""
     objects = render(chart_root, case)
     names = {contract.service_name(key, RELEASE) for key in contract.SERVICES}
+    # A pod of a headless Service: <release>-<statefulset>-<n>.<service>.
+    pods = {contract.service_name(key, RELEASE): f"{RELEASE}-{spec.pods}-" for key, spec in contract.SERVICES.items() if spec.pods}
     for var, host, _port in _host_targets(objects):
         if var == "JAEGER_ES_URL":
             continue  # an existing cluster outside the release, by design
         name, _, rest = host.partition(".")
+        if rest.partition(".")[0] in pods:
+            pod, (name, _, rest) = name, rest.partition(".")
+            assert re.fullmatch(re.escape(pods[name]) + "[0-9]+", pod), f"{var}={host}: not a pod of {name}'s StatefulSet"
         assert rest in (f"{NAMESPACE}.svc", f"{NAMESPACE}.svc.cluster.local"), f"{var}={host}: not a Service of the release namespace"
         assert name in names, f"{var}={host}: not a Service of the wiring contract"
 
@@ -452,9 +462,14 @@ def test_tempo_metrics_generator_and_retention(chart_root, tier):
     config = config_of(objects, case)
     ((_, c),) = list(containers(objects))
     env = {e["name"]: e.get("value") for e in c["env"]}
-    assert env["PROMETHEUS_REMOTE_WRITE_URL"] == f"http://{RELEASE}-prometheus.{NAMESPACE}.svc:9090/api/v1/write"
-    (rw,) = config["metrics_generator"]["storage"]["remote_write"]
-    assert rw == {"url": "${PROMETHEUS_REMOTE_WRITE_URL}", "send_exemplars": True}
+    # One queue per Prometheus replica, each to its pod (tests/test_wiring.py resolves them).
+    replicas = TIER_TABLE[tier].prometheus_replicas
+    writes = config["metrics_generator"]["storage"]["remote_write"]
+    assert writes == [{"url": "${" + lt.prometheus_write_env(i) + "}", "send_exemplars": True} for i in range(replicas)]
+    headless = f"{contract.service_name('prometheusHeadless', RELEASE)}.{NAMESPACE}.svc"
+    assert [env[lt.prometheus_write_env(i)] for i in range(replicas)] == [
+        f"http://{RELEASE}-prometheus-{i}.{headless}:9090/api/v1/write" for i in range(replicas)
+    ]
     assert set(config["overrides"]["defaults"]["metrics_generator"]["processors"]) == {"service-graphs", "span-metrics"}
     assert config["compactor"]["compaction"]["block_retention"] == "168h"
     assert config["storage"]["trace"]["backend"] == ("s3" if tier == "enterprise" else "local")

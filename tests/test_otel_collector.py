@@ -22,7 +22,8 @@ import pytest
 import yaml
 
 from obsgen import contract
-from obsgen.artifacts import otel
+from obsgen.artifacts import otel, values
+from obsgen.model import SPREAD_DEFAULT
 from tests.support import k8s
 from tests.support.render import split
 from tests.support.tools import HELMS, ROOT, tool
@@ -47,6 +48,7 @@ def _global(tier: str, ha: bool) -> dict[str, Any]:
         "storageClass": "",
         "highAvailability": ha,
         "services": contract.values(contract.COMPONENTS),
+        "spread": values.spread(SPREAD_DEFAULT),
     }
 
 
@@ -63,11 +65,27 @@ FIXTURES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     ),
     "head-sampling": (
         _global("advanced", True),
-        dict(logs=True, traces=True, metrics=True, sampling=otel.Sampling("head", 10.0), trace_backend="jaeger", gateway_replicas=2),
+        dict(
+            logs=True,
+            traces=True,
+            metrics=True,
+            sampling=otel.Sampling("head", 10.0),
+            trace_backend="jaeger",
+            gateway_replicas=2,
+            prometheus_replicas=2,
+        ),
     ),
     "tail-sampling": (
         _global("enterprise", True),
-        dict(logs=True, traces=True, metrics=True, sampling=otel.Sampling("tail"), trace_backend="tempo", gateway_replicas=3),
+        dict(
+            logs=True,
+            traces=True,
+            metrics=True,
+            sampling=otel.Sampling("tail"),
+            trace_backend="tempo",
+            gateway_replicas=3,
+            prometheus_replicas=2,
+        ),
     ),
 }
 
@@ -309,10 +327,15 @@ def test_every_endpoint_comes_from_the_contract():
     assert tempo["OBS_TRACES_OTLP"] == f"{contract.service_name('tempo', RELEASE)}.{NAMESPACE}.svc:4317"
     assert jaeger["OBS_TRACES_OTLP"] == f"{contract.service_name('jaeger', RELEASE)}.{NAMESPACE}.svc:4317"
     assert tempo["OBS_LOKI_OTLP"] == f"http://{contract.service_name('lokiWrite', RELEASE)}.{NAMESPACE}.svc:3100/otlp"
-    assert tempo["OBS_PROMETHEUS_OTLP"] == f"http://{contract.service_name('prometheus', RELEASE)}.{NAMESPACE}.svc:9090/api/v1/otlp"
+    # Pushed metrics go to every Prometheus replica, each by its pod under the headless Service.
+    headless = f"{contract.service_name('prometheusHeadless', RELEASE)}.{NAMESPACE}.svc"
+    pods = f"{RELEASE}-{contract.SERVICES['prometheusHeadless'].pods}"
+    assert [v for k, v in sorted(tempo.items()) if k.startswith("OBS_PROMETHEUS_OTLP")] == [
+        f"http://{pods}-{i}.{headless}:9090/api/v1/otlp" for i in range(2)
+    ]
     # A tier without traces is handed no trace-store address at all.
     logs_only = container_env(workloads(render("logs-only"))["gateway"])
-    assert "OBS_TRACES_OTLP" not in logs_only and "OBS_PROMETHEUS_OTLP" not in logs_only
+    assert "OBS_TRACES_OTLP" not in logs_only and not [k for k in logs_only if k.startswith("OBS_PROMETHEUS_OTLP")]
 
 
 @pytest.mark.parametrize("name,helm", CASES)

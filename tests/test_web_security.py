@@ -21,6 +21,7 @@ import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import bcrypt
 import pytest
@@ -146,15 +147,27 @@ def test_grafana_datasources_follow(objects):
             assert resolve(workload, container, value[len("$__file{") : -1]) == SECRETS[server][secret]
 
 
+def _replica_urls(objects, env: dict, names: list[str]) -> None:
+    """Each variable names one Prometheus pod over https, all of them between them."""
+    (sts,) = [o for o in find(objects, "StatefulSet") if o["metadata"]["name"] == "obs-prometheus"]
+    pods = {f"obs-prometheus-{i}.{sts['spec']['serviceName']}.{NAMESPACE}.svc" for i in range(sts["spec"]["replicas"])}
+    assert {urlsplit(env[n]["value"]).hostname for n in names} == pods
+    assert all(env[n]["value"].startswith("https://") for n in names)
+
+
 def test_tempo_remote_write_follows(objects):
     workload = _workload(objects, "obs-tempo")
     container = _container(workload)
     config = yaml.safe_load(configmap_file(objects, "obs-tempo-config", "tempo.yaml"))
-    (remote,) = config["metrics_generator"]["storage"]["remote_write"]
-    assert _env(container)["PROMETHEUS_REMOTE_WRITE_URL"]["value"].startswith(f"https://{_host('prometheus')}:")
-    assert resolve(workload, container, remote["tls_config"]["ca_file"]) == SECRETS["prometheus"]["ca"]
-    assert remote["basic_auth"]["username"] == "obs"
-    assert resolve(workload, container, remote["basic_auth"]["password_file"]) == SECRETS["prometheus"]["password"]
+    remotes = config["metrics_generator"]["storage"]["remote_write"]
+    env = _env(container)
+    _replica_urls(objects, env, [r["url"][2:-1] for r in remotes])
+    for remote in remotes:
+        # Pods are reached by their own names; the certificate is checked for the Service's.
+        assert remote["tls_config"]["server_name"] == "${PROMETHEUS_HOST}" and env["PROMETHEUS_HOST"]["value"] == _host("prometheus")
+        assert resolve(workload, container, remote["tls_config"]["ca_file"]) == SECRETS["prometheus"]["ca"]
+        assert remote["basic_auth"]["username"] == "obs"
+        assert resolve(workload, container, remote["basic_auth"]["password_file"]) == SECRETS["prometheus"]["password"]
 
 
 def test_gateway_otlp_metrics_follow(objects):
@@ -162,10 +175,14 @@ def test_gateway_otlp_metrics_follow(objects):
     container = _container(workload)
     (cm,) = [o for o in find(objects, "ConfigMap") if o["metadata"]["name"] == "obs-otel-collector-gateway"]
     config = yaml.safe_load(next(iter(cm["data"].values())))
-    exporter = config["exporters"]["otlp_http/prometheus"]
+    exporters = [e for name, e in config["exporters"].items() if name.startswith("otlp_http/prometheus")]
     env = _env(container)
-    assert env["OBS_PROMETHEUS_OTLP"]["value"].startswith(f"https://{_host('prometheus')}:")
-    assert resolve(workload, container, exporter["tls"]["ca_file"]) == SECRETS["prometheus"]["ca"]
+    _replica_urls(objects, env, [e["endpoint"][len("${env:") : -1] for e in exporters])
+    for exporter in exporters:
+        assert exporter["tls"]["server_name_override"] == "${env:OBS_PROMETHEUS_HOST}"
+        assert env["OBS_PROMETHEUS_HOST"]["value"] == _host("prometheus")
+        assert resolve(workload, container, exporter["tls"]["ca_file"]) == SECRETS["prometheus"]["ca"]
+    exporter = exporters[0]
     authenticator = exporter["auth"]["authenticator"]
     assert authenticator in config["service"]["extensions"]
     client = config["extensions"][authenticator]["client_auth"]

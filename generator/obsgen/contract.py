@@ -24,10 +24,13 @@ class ServiceSpec:
     suffix: str  # Service name without the "<release>-" prefix
     component: str  # the component (values key) whose chart renders it
     ports: Mapping[str, int]
+    # A headless Service's StatefulSet (name without "<release>-"), whose pods
+    # it names: <release>-<pods>-<ordinal>.<service host>.
+    pods: str = ""
 
 
-def _svc(suffix: str, component: str, **ports: int) -> ServiceSpec:
-    return ServiceSpec(suffix, component, MappingProxyType({k.replace("_", "-"): v for k, v in ports.items()}))
+def _svc(suffix: str, component: str, pods: str = "", **ports: int) -> ServiceSpec:
+    return ServiceSpec(suffix, component, MappingProxyType({k.replace("_", "-"): v for k, v in ports.items()}), pods)
 
 
 _OTLP = {"otlp_grpc": 4317, "otlp_http": 4318}
@@ -35,7 +38,7 @@ _OTLP = {"otlp_grpc": 4317, "otlp_http": 4318}
 SERVICES: Mapping[str, ServiceSpec] = MappingProxyType(
     {
         "prometheus": _svc("prometheus", "prometheus", http=9090),
-        "prometheusHeadless": _svc("prometheus-headless", "prometheus", http=9090),
+        "prometheusHeadless": _svc("prometheus-headless", "prometheus", pods="prometheus", http=9090),
         "alertmanager": _svc("alertmanager", "alertmanager", http=9093),
         "alertmanagerHeadless": _svc("alertmanager-headless", "alertmanager", http=9093, mesh_tcp=9094, mesh_udp=9094),
         # Port 80 so an Ingress or port-forward needs no port in the URL.
@@ -72,11 +75,16 @@ class Endpoint:
     scheme: str = ""
     path: str = ""
     with_port: bool = True  # False: the bare host (DNS resolvers add their own port)
+    # One pod of a headless Service's StatefulSet, by ordinal (-1: the Service):
+    # a writer that must reach every replica, not whichever one the Service picks.
+    replica: int = -1
 
     def __post_init__(self) -> None:
         spec = SERVICES[self.service]  # KeyError: a typo in the generator, caught by every test
         if self.port not in spec.ports:
             raise ValueError(f"Service {self.service} has no port {self.port!r}")
+        if self.replica >= 0 and not spec.pods:
+            raise ValueError(f"Service {self.service} names no pods (not a StatefulSet's headless Service)")
 
     def as_values(self, env: str) -> dict[str, Any]:
         return {
@@ -86,12 +94,16 @@ class Endpoint:
             "scheme": self.scheme,
             "path": self.path,
             "withPort": self.with_port,
+            "replica": self.replica,
         }
 
 
 def values(enabled: set[str] | frozenset[str]) -> dict[str, Any]:
     """`global.services`: every Service of the contract, and whether its component runs."""
-    return {key: {"name": spec.suffix, "enabled": spec.component in enabled, "ports": dict(spec.ports)} for key, spec in SERVICES.items()}
+    return {
+        key: {"name": spec.suffix, "enabled": spec.component in enabled, "ports": dict(spec.ports), "pods": spec.pods}
+        for key, spec in SERVICES.items()
+    }
 
 
 def service_name(key: str, release: str) -> str:

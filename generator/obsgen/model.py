@@ -22,6 +22,9 @@ from .tiers import RETENTION_SHARE_OF_VOLUME, SCRAPE_JOBS, TIERS, ScrapeJob, Siz
 
 SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
 SLO_MAX_GROUPS = 50  # sloDefaults.maxGroups when the profile says nothing
+# highAvailability.spread when the profile says nothing: replicas spread over
+# nodes and zones where the scheduler can, and still schedule where it cannot.
+SPREAD_DEFAULT = {"nodes": "preferred", "zones": "preferred"}
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,9 @@ class Stack:
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: tuple[dict[str, Any], ...] = ()
     priority_class: str = ""
+    # How replicas of one workload spread over nodes and zones: "preferred"
+    # (ScheduleAnyway) or "required" (DoNotSchedule), per topology.
+    spread: dict[str, str] = field(default_factory=lambda: dict(SPREAD_DEFAULT))
     workload_knobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra_objects: tuple[dict[str, Any], ...] = ()
     additional_scrape_configs: tuple[dict[str, Any], ...] = ()
@@ -352,6 +358,7 @@ def build(profile: Profile) -> Stack:
         node_selector=dict(data.get("nodeSelector", {})),
         tolerations=tuple(data.get("tolerations", [])),
         priority_class=data.get("priorityClassName", ""),
+        spread={**SPREAD_DEFAULT, **data.get("highAvailability", {}).get("spread", {})},
         workload_knobs=dict(data.get("workloads", {})),
         extra_objects=tuple(data.get("extraObjects", [])),
         additional_scrape_configs=tuple(data.get("additionalScrapeConfigs", [])),

@@ -71,8 +71,8 @@ EDGES: tuple[Edge, ...] = (
     Edge("otelGateway", "lokiWrite", ("http",), "logs (OTLP)"),
     Edge("otelGateway", "tempo", ("otlp-grpc",), "traces"),
     Edge("otelGateway", "jaeger", ("otlp-grpc",), "traces"),
-    Edge("otelGateway", "prometheus", ("http",), "metrics (OTLP receiver)"),
-    Edge("tempo", "prometheus", ("http",), "span metrics (remote write)"),
+    Edge("otelGateway", "prometheusHeadless", ("http",), "metrics (OTLP receiver), to every replica"),
+    Edge("tempo", "prometheusHeadless", ("http",), "span metrics (remote write), to every replica"),
     # Loki's targets query and replicate among themselves (gRPC), and find
     # each other through memberlist.
     *(

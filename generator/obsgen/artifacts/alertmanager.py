@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import SEVERITIES, Heartbeat, Integration, Stack
-from ..rules import alerts, slo
+from ..rules import alerts, self_monitoring, slo
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
 
 # Per severity: which alerts share one notification, how long to wait for
 # the rest of a group, and how often to remind. Pages are grouped per
 # service and sent fast; info is batched per alert across the cluster.
+# group_wait is at least the cluster's (see cluster_group_wait).
 SEVERITY_ROUTING: dict[str, dict[str, object]] = {
     "critical": {
         "group_by": ["cluster", "namespace", "service", "alertname"],
@@ -38,6 +39,37 @@ SEVERITY_ROUTING: dict[str, dict[str, object]] = {
         "repeat_interval": "24h",
     },
 }
+
+# Clustered Alertmanagers all receive every alert and all flush their own
+# copy of each group; a replica at cluster position i waits i × peer timeout,
+# then sends only what the notification log (gossiped by the peers ahead of
+# it) does not already record. Its wait starts from a snapshot of the group.
+# If the alert fires again while it waits and the first replica pages that,
+# the waiting replica's stale "resolved" no longer matches the log and goes
+# out after the new page; the log then says resolved, so the incident's real
+# resolve can be lost (prometheus/alertmanager#2447, #3551). The last replica
+# checks (replicas - 1) × peer timeout after its flush; a re-fired alert's
+# page leaves group_wait after the alert arrives. A group_wait of at least
+# replicas × peer timeout keeps a whole peer timeout between the two.
+#
+# The peer timeout is how long the first replica may take to send and gossip
+# a notification before the next one sends it too. Gossip on a cluster
+# network takes milliseconds and chat and paging APIs answer within a second
+# or two; 5 s instead of the default 15 s keeps pages fast (15 s group_wait
+# at 3 replicas, not 45 s). A receiver slower than that gets a duplicate,
+# never a lost notification (PagerDuty and Opsgenie fold it by group key).
+PEER_TIMEOUT_SECONDS = 5
+
+
+def cluster_group_wait(replicas: int) -> int:
+    """The shortest group_wait, in seconds, at which a cluster of `replicas` sends no stale resolve."""
+    return replicas * PEER_TIMEOUT_SECONDS if replicas > 1 else 0
+
+
+def _seconds(duration: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return int(duration[:-1]) * units[duration[-1]]
+
 
 # Equal labels that make two alerts "the same problem" for inhibition. A label
 # missing on both sides counts as equal, which is why job is included: it
@@ -74,7 +106,7 @@ def _escalation_rules(stack: Stack) -> list[dict[str, Any]]:
             "target_matchers": [f'alertname="{e.warning}"'],
             "equal": list(e.same),
         }
-        for e in alerts.escalations(stack)
+        for e in (*alerts.escalations(stack), *self_monitoring.escalations(stack))
     ]
 
 
@@ -92,6 +124,8 @@ def secret_file(integration: Integration | Heartbeat) -> str:
 # The dead man's switch (rules/self_monitoring.py: Watchdog). Its route comes
 # first and stops there, so the always-firing alert reaches nobody else; with
 # no heartbeat in the profile the receiver is empty and the alert only shows.
+# Its group_wait stays 0 in a cluster: it never resolves and sends no
+# resolved notification, so the stale-resolve race has nothing to send.
 HEARTBEAT_RECEIVER = "heartbeat"
 WATCHDOG = "Watchdog"
 
@@ -193,8 +227,12 @@ def _receivers(stack: Stack) -> list[dict[str, Any]]:
     return receivers
 
 
-def _routing(severity: str) -> dict[str, Any]:
-    return {key: list(value) if isinstance(value, list) else value for key, value in SEVERITY_ROUTING[severity].items()}
+def _routing(severity: str, replicas: int) -> dict[str, Any]:
+    routing = {key: list(value) if isinstance(value, list) else value for key, value in SEVERITY_ROUTING[severity].items()}
+    floor = cluster_group_wait(replicas)
+    if _seconds(str(routing["group_wait"])) < floor:
+        routing["group_wait"] = f"{floor}s"
+    return routing
 
 
 def _route(stack: Stack) -> dict[str, Any]:
@@ -204,7 +242,7 @@ def _route(stack: Stack) -> dict[str, Any]:
             {
                 "receiver": receiver_name(stack.default_team, severity),
                 "matchers": [f'severity="{severity}"'],
-                **_routing(severity),
+                **_routing(severity, stack.tier.alertmanager_replicas),
                 "routes": [{"receiver": receiver_name(team.name, severity), "matchers": [f'team="{team.name}"']} for team in stack.teams],
             }
         )
@@ -224,7 +262,7 @@ def _route(stack: Stack) -> dict[str, Any]:
         # Reached only by alerts without a known severity: a rule bug, which
         # the default team should still hear about.
         "receiver": receiver_name(stack.default_team, "warning"),
-        **_routing("warning"),
+        **_routing("warning", stack.tier.alertmanager_replicas),
         "routes": [_heartbeat_route(stack), *severity_routes],
     }
 

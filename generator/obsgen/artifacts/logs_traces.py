@@ -17,11 +17,13 @@ profile may override the stores' sizes (`resources.loki`, …, RESOURCE_KEYS).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 from .. import web
+from ..contract import Endpoint
 from ..images import IMAGES, Image
 from ..tiers import TIERS as TIER_TABLE
 from ..tiers import BackendTier
@@ -55,9 +57,9 @@ ENV_CONTRACT: dict[str, tuple[str, ...]] = {
         "LOKI_S3_ACCESS_KEY_ID",  # secretKeyRef
         "LOKI_S3_SECRET_ACCESS_KEY",  # secretKeyRef
     ),
-    "tempo-local": ("PROMETHEUS_REMOTE_WRITE_URL",),
+    # PROMETHEUS_REMOTE_WRITE_URL_<n>: one per Prometheus replica (prometheus_write_env).
+    "tempo-local": (),
     "tempo-s3": (
-        "PROMETHEUS_REMOTE_WRITE_URL",
         "TEMPO_S3_BUCKET",
         "TEMPO_S3_ENDPOINT",
         "TEMPO_S3_REGION",
@@ -233,7 +235,35 @@ def loki_values(
 # ---------------------------------------------------------------- Tempo
 
 
-def tempo_config(tier: BackendTier, cluster: str, web_security: dict[str, Any] | None = None) -> dict[str, Any]:
+PROMETHEUS_WRITE_ENV = "PROMETHEUS_REMOTE_WRITE_URL"
+PROMETHEUS_HOST_ENV = "PROMETHEUS_HOST"  # the Service name a TLS Prometheus's certificate carries
+
+
+def prometheus_write_env(replica: int) -> str:
+    return f"{PROMETHEUS_WRITE_ENV}_{replica}"
+
+
+def prometheus_write_endpoints(replicas: int, scheme: str) -> list[dict[str, Any]]:
+    """The remote-write address of each Prometheus replica, for the chart to set as env."""
+    return [
+        Endpoint("prometheusHeadless", "http", scheme=scheme, path="/api/v1/write", replica=i).as_values(prometheus_write_env(i))
+        for i in range(replicas)
+    ]
+
+
+def _remote_write(web_security: dict[str, Any] | None, replicas: int) -> list[dict[str, Any]]:
+    # One queue per replica: an HA pair must both have the span metrics (the
+    # Service would send each connection to one of them), and one replica
+    # down must not hold the other back. TLS still verifies the Service name.
+    client = web.prometheus_client(web_security or {}, "prometheus")
+    if "tls_config" in client:
+        client["tls_config"]["server_name"] = "${" + PROMETHEUS_HOST_ENV + "}"
+    return [{"url": "${" + prometheus_write_env(i) + "}", "send_exemplars": True, **copy.deepcopy(client)} for i in range(replicas)]
+
+
+def tempo_config(
+    tier: BackendTier, cluster: str, web_security: dict[str, Any] | None = None, prometheus_replicas: int = 1
+) -> dict[str, Any]:
     if tier.trace_storage == "s3":
         trace_store: dict[str, Any] = {
             "backend": "s3",
@@ -271,13 +301,7 @@ def tempo_config(tier: BackendTier, cluster: str, web_security: dict[str, Any] |
             "storage": {
                 "path": f"{TEMPO_DATA}/generator/wal",
                 # Span metrics carry exemplars, so a latency panel links back to traces.
-                "remote_write": [
-                    {
-                        "url": "${PROMETHEUS_REMOTE_WRITE_URL}",
-                        "send_exemplars": True,
-                        **web.prometheus_client(web_security or {}, "prometheus"),
-                    }
-                ],
+                "remote_write": _remote_write(web_security, prometheus_replicas),
             },
         },
         "overrides": {"defaults": {"metrics_generator": {"processors": ["service-graphs", "span-metrics"]}}},
@@ -296,6 +320,7 @@ def tempo_values(
     web_security: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     tier = TIERS[tier_name]
+    prometheus_replicas = TIER_TABLE[tier_name].prometheus_replicas
     return {
         "enabled": TIER_TABLE[tier_name].traces and backend == "tempo",
         "component": "traces",
@@ -304,7 +329,8 @@ def tempo_values(
         "storage": volumes.storage(f"{tier.tempo_storage_gi}Gi"),
         "traceStorage": tier.trace_storage,
         "objectStorage": object_storage_values(object_storage),
-        "config": tempo_config(tier, cluster, web_security),
+        "config": tempo_config(tier, cluster, web_security, prometheus_replicas),
+        "prometheusWrite": prometheus_write_endpoints(prometheus_replicas, web.scheme(web_security or {}, "prometheus")),
     }
 
 

@@ -19,6 +19,7 @@ parameters below (logs/traces/metrics switches and a Sampling).
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -42,7 +43,9 @@ ENV_GATEWAY_OTLP = "OBS_GATEWAY_OTLP"
 ENV_GATEWAY_HEADLESS = "OBS_GATEWAY_HEADLESS"
 ENV_TRACES_OTLP = "OBS_TRACES_OTLP"
 ENV_LOKI_OTLP = "OBS_LOKI_OTLP"
+# One OTLP address per Prometheus replica (…_0, …_1): see gateway_config.
 ENV_PROMETHEUS_OTLP = "OBS_PROMETHEUS_OTLP"
+ENV_PROMETHEUS_HOST = "OBS_PROMETHEUS_HOST"  # the name a TLS Prometheus's certificate carries
 # Optional log export to an existing Elasticsearch/OpenSearch (gateway only,
 # set by the chart when otelCollector.logExport.enabled).
 ENV_LOG_EXPORT_URL = "OBS_LOG_EXPORT_URL"  # otelCollector.logExport.url
@@ -83,7 +86,11 @@ def env(name: str) -> str:
     return "${env:" + name + "}"
 
 
-def endpoints(trace_backend: str, prometheus_scheme: str = "http") -> dict[str, Endpoint]:
+def prometheus_otlp_env(replica: int) -> str:
+    return f"{ENV_PROMETHEUS_OTLP}_{replica}"
+
+
+def endpoints(trace_backend: str, prometheus_scheme: str = "http", prometheus_replicas: int = 1) -> dict[str, Endpoint]:
     """Every address variable a collector config may reference, as contract Services."""
     return {
         ENV_GATEWAY_OTLP: Endpoint("otelGateway", "otlp-grpc"),
@@ -93,16 +100,25 @@ def endpoints(trace_backend: str, prometheus_scheme: str = "http") -> dict[str, 
         ENV_TRACES_OTLP: Endpoint(trace_backend, "otlp-grpc"),
         # Loki 3's native OTLP ingestion, on the write path.
         ENV_LOKI_OTLP: Endpoint("lokiWrite", "http", scheme="http", path="/otlp"),
-        # Prometheus 3 started with --web.enable-otlp-receiver.
-        ENV_PROMETHEUS_OTLP: Endpoint("prometheus", "http", scheme=prometheus_scheme, path="/api/v1/otlp"),
+        # Prometheus 3 started with --web.enable-otlp-receiver, each replica by
+        # its pod's name under the headless Service.
+        **{
+            prometheus_otlp_env(i): Endpoint("prometheusHeadless", "http", scheme=prometheus_scheme, path="/api/v1/otlp", replica=i)
+            for i in range(prometheus_replicas)
+        },
+        ENV_PROMETHEUS_HOST: Endpoint("prometheus", "http", with_port=False),
     }
 
 
-def referenced_endpoints(trace_backend: str, *configs: dict[str, Any], prometheus_scheme: str = "http") -> list[dict[str, Any]]:
+def referenced_endpoints(
+    trace_backend: str, *configs: dict[str, Any], prometheus_scheme: str = "http", prometheus_replicas: int = 1
+) -> list[dict[str, Any]]:
     """The address variables these configs read, for the chart to set: no more, so
     a workload is never handed the address of a Service this tier does not run."""
     text = json.dumps(configs)
-    return [ep.as_values(name) for name, ep in endpoints(trace_backend, prometheus_scheme).items() if env(name) in text]
+    return [
+        ep.as_values(name) for name, ep in endpoints(trace_backend, prometheus_scheme, prometheus_replicas).items() if env(name) in text
+    ]
 
 
 @dataclass(frozen=True)
@@ -359,8 +375,9 @@ def gateway_config(
     memory_limit_percentage: int = 80,
     log_export_index: str | None = None,
     web_security: dict[str, Any] | None = None,
+    prometheus_replicas: int = 1,
 ) -> dict[str, Any]:
-    """The gateway: OTLP in, sampling, and one exporter per backend.
+    """The gateway: OTLP in, sampling, and one exporter per backend (per Prometheus replica).
 
     web_security: the profile's `web`; a web-secured Prometheus gets TLS and
     basic auth on the OTLP metrics exporter (web.otlp_client).
@@ -394,8 +411,16 @@ def gateway_config(
         pipelines["logs"] = _pipeline(["otlp"], [], log_exporters)
     if metrics:
         # Prometheus 3 with --web.enable-otlp-receiver; /v1/metrics is appended.
+        # One exporter per replica, each with its own queue: replicas of an
+        # HA pair must both have every series (the Service would hand each
+        # connection to one of them), and one replica down or slow must not
+        # hold back the other. A TLS client still verifies the Service's name.
         client, auth_extensions = web.otlp_client(web_security or {}, "prometheus", ENV_PROMETHEUS_PASSWORD)
-        exporters["otlp_http/prometheus"] = {"endpoint": env(ENV_PROMETHEUS_OTLP), **client}
+        if "ca_file" in client["tls"]:
+            client["tls"]["server_name_override"] = env(ENV_PROMETHEUS_HOST)
+        replicas = [f"otlp_http/prometheus-{i}" for i in range(prometheus_replicas)]
+        for i, name in enumerate(replicas):
+            exporters[name] = {"endpoint": env(prometheus_otlp_env(i)), **copy.deepcopy(client)}
         processors[PUSHED_LABELS_PROCESSOR] = {
             "error_mode": "ignore",
             "metric_statements": [
@@ -403,7 +428,7 @@ def gateway_config(
                 for label, attribute in PUSHED_METRIC_LABELS
             ],
         }
-        pipelines["metrics"] = _pipeline(["otlp"], [PUSHED_LABELS_PROCESSOR], ["otlp_http/prometheus"])
+        pipelines["metrics"] = _pipeline(["otlp"], [PUSHED_LABELS_PROCESSOR], replicas)
     extensions = {**_health_check(), **auth_extensions}
     return {
         "extensions": extensions,
@@ -430,6 +455,7 @@ def values(
     image: dict[str, str] | None = None,
     log_export: dict | None = None,
     web_security: dict[str, Any] | None = None,
+    prometheus_replicas: int = 1,
 ) -> dict[str, Any]:
     """The `otelCollector` section of the chart values (same keys in every tier).
 
@@ -447,13 +473,25 @@ def values(
         raise ValueError("log export needs a url and an existingSecret")
     export_index = export.get("index", "obs-logs") if export else None
     agent = agent_config(**signals, sampling=sampling) if active else {}
-    gateway = gateway_config(**signals, sampling=sampling, log_export_index=export_index, web_security=web_security) if active else {}
+    gateway = (
+        gateway_config(
+            **signals, sampling=sampling, log_export_index=export_index, web_security=web_security, prometheus_replicas=prometheus_replicas
+        )
+        if active
+        else {}
+    )
     return {
         "enabled": enabled and active,
         "component": "telemetry-pipeline",
         "image": dict(image or IMAGE),
         "traces": {"backend": trace_backend},
-        "endpoints": referenced_endpoints(trace_backend, agent, gateway, prometheus_scheme=web.scheme(web_security or {}, "prometheus")),
+        "endpoints": referenced_endpoints(
+            trace_backend,
+            agent,
+            gateway,
+            prometheus_scheme=web.scheme(web_security or {}, "prometheus"),
+            prometheus_replicas=prometheus_replicas,
+        ),
         "agent": {
             "resources": agent_resources,
             "config": agent,
@@ -466,7 +504,7 @@ def values(
             "resources": gateway_resources,
             "config": gateway,
             "podDisruptionBudget": {"enabled": disruption_budget, "maxUnavailable": 1},
-            "topologySpread": {"enabled": topology_spread, "whenUnsatisfiable": "ScheduleAnyway"},
+            "topologySpread": {"enabled": topology_spread},
         },
         "logExport": {
             "enabled": bool(export),

@@ -8,6 +8,7 @@ tier; variable collections are lists, which Helm replaces whole.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .. import contract, dashboards, exposure, network, rules, web, workloads
@@ -15,14 +16,20 @@ from ..model import Stack
 from ..tiers import APP_INSTRUMENTATION
 from . import alertmanager, blackbox, grafana, instrumentation, logs_traces, otel, volumes
 
-_SPREAD_MODE = "ScheduleAnyway"
+# highAvailability.spread in the scheduler's words (whenUnsatisfiable).
+_WHEN_UNSATISFIABLE = {"preferred": "ScheduleAnyway", "required": "DoNotSchedule"}
+
+
+def spread(choice: Mapping[str, str]) -> dict[str, str]:
+    """`global.spread`: the profile's spread choice per topology, as whenUnsatisfiable."""
+    return {topology: _WHEN_UNSATISFIABLE[how] for topology, how in choice.items()}
 
 
 def _ha(stack: Stack, replicas: int) -> dict[str, Any]:
     multi = replicas > 1
     return {
         "podDisruptionBudget": {"enabled": multi and stack.tier.high_availability, "maxUnavailable": 1},
-        "topologySpread": {"enabled": multi and stack.tier.high_availability, "whenUnsatisfiable": _SPREAD_MODE},
+        "topologySpread": {"enabled": multi and stack.tier.high_availability},
     }
 
 
@@ -105,6 +112,8 @@ def _alertmanager(stack: Stack) -> dict[str, Any]:
         **_component(stack, "alertmanager", "alerting"),
         "replicas": tier.alertmanager_replicas,
         "retention": "120h",
+        # --cluster.peer-timeout; the routes' group_wait is chosen with it.
+        "peerTimeout": f"{alertmanager.PEER_TIMEOUT_SECONDS}s",
         "storage": volumes.storage(f"{tier.alertmanager_storage_gi}Gi"),
         "secretMounts": alertmanager.secret_mounts(stack),
         "config": alertmanager.config(stack),
@@ -184,6 +193,7 @@ def _otel(stack: Stack) -> dict[str, Any]:
         log_export=stack.log_export or None,
         web_security=stack.web,
         image=stack.images["otelCollector"].as_values(),
+        prometheus_replicas=tier.prometheus_replicas,
     )
 
 
@@ -213,6 +223,8 @@ def build(stack: Stack) -> dict[str, Any]:
             "imagePullSecrets": [{"name": n} for n in stack.image_pull_secrets],
             "storageClass": stack.storage_class,
             "highAvailability": stack.tier.high_availability,
+            # How every replicated workload spreads (obs-lib.spreadConstraints).
+            "spread": spread(stack.spread),
             # Defaults of every pod's placement, and labels of every object (workloads.py).
             "commonLabels": dict(stack.common_labels),
             "nodeSelector": dict(stack.node_selector),

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from ..model import Stack
-from .types import AlertRule, RuleGroup, Runbook
+from .types import AlertRule, Escalation, RuleGroup, Runbook
 
 _BY = "job, namespace, pod"
+
+# Each Alertmanager's share of failed deliveries (the notifier labels its
+# counters with the Alertmanager's URL).
+_NOTIFICATION_ERRORS = (
+    f'  sum by ({_BY}, alertmanager) (rate(prometheus_notifications_errors_total{{job="prometheus"}}[5m]))\n'
+    f'/\n  sum by ({_BY}, alertmanager) (rate(prometheus_notifications_sent_total{{job="prometheus"}}[5m]))'
+)
+
+# The same delivery problem, further along: the page makes the warning redundant.
+_ESCALATIONS = (Escalation("PrometheusNotificationsFailing", "PrometheusNotificationsDegraded", ("cluster", "namespace", "pod")),)
 
 _RELOAD_CAUSES = (
     "A syntax or semantic error in the newly generated configuration",
@@ -127,19 +137,37 @@ def _rules(stack: Stack) -> list[AlertRule]:
                     queries=("prometheus_notifications_alertmanagers_discovered", 'up{job="alertmanager"}'),
                 ),
             ),
+            # Per Alertmanager, then across them: one of three replicas down is
+            # a third of the deliveries failing while every alert still gets
+            # through the other two (a warning); only when every Alertmanager
+            # fails do alerts stop leaving this Prometheus (a page).
+            AlertRule(
+                name="PrometheusNotificationsDegraded",
+                expr=f"max by ({_BY}) (\n{_NOTIFICATION_ERRORS}\n) > 0.01",
+                for_="15m",
+                severity="warning",
+                summary="Prometheus fails to deliver alerts to some Alertmanagers",
+                description="{{ $labels.pod }}: up to {{ $value | humanizePercentage }} of alert deliveries to one Alertmanager fail.",
+                runbook=Runbook(
+                    meaning="Deliveries to at least one Alertmanager fail. Alerts still reach people while another "
+                    "Alertmanager of the cluster takes them; PrometheusNotificationsFailing pages when none does.",
+                    causes=("One Alertmanager replica down or restarting", "a network policy or node problem on one replica"),
+                    checks=(
+                        "Prometheus UI → Status → Runtime (Alertmanagers)",
+                        "`kubectl get pods -l app.kubernetes.io/name=alertmanager -o wide`",
+                    ),
+                    queries=("rate(prometheus_notifications_errors_total[5m])", "prometheus_notifications_alertmanagers_discovered"),
+                ),
+            ),
             AlertRule(
                 name="PrometheusNotificationsFailing",
-                expr=(
-                    f'(\n  sum by ({_BY}) (rate(prometheus_notifications_errors_total{{job="prometheus"}}[5m]))\n'
-                    f'/\n  sum by ({_BY}) (rate(prometheus_notifications_sent_total{{job="prometheus"}}[5m]))\n'
-                    ") > 0.01"
-                ),
+                expr=f"min by ({_BY}) (\n{_NOTIFICATION_ERRORS}\n) > 0.03",
                 for_="15m",
                 severity="critical",
-                summary="Prometheus fails to deliver alerts to Alertmanager",
-                description="{{ $labels.pod }}: {{ $value | humanizePercentage }} of alert deliveries to Alertmanager fail.",
+                summary="Prometheus fails to deliver alerts to every Alertmanager",
+                description="{{ $labels.pod }}: at least {{ $value | humanizePercentage }} of alert deliveries to every Alertmanager fail.",
                 runbook=Runbook(
-                    meaning="Alerts are sent to Alertmanager but a share of the requests fail; some alerts may be lost or late.",
+                    meaning="Deliveries to every Alertmanager fail; some alerts may be lost or late.",
                     causes=("Alertmanager overloaded or restarting", "network policy between Prometheus and Alertmanager"),
                     checks=("Prometheus logs: `kubectl logs <prometheus pod> | grep -i notifier`",),
                     queries=("rate(prometheus_notifications_errors_total[5m])", "prometheus_notifications_queue_length"),
@@ -209,6 +237,12 @@ def _rules(stack: Stack) -> list[AlertRule]:
                 )
             )
     return rules
+
+
+def escalations(stack: Stack) -> list[Escalation]:
+    """The self-monitoring escalations whose two alerts the stack generates."""
+    generated = {rule.name for rule in _rules(stack)}
+    return [e for e in _ESCALATIONS if e.critical in generated and e.warning in generated]
 
 
 def groups(stack: Stack) -> list[RuleGroup]:

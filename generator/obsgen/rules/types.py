@@ -119,6 +119,17 @@ Rule = AlertRule | RecordingRule
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """A critical alert that makes a warning redundant: the
+    same problem on the same object, further along. Alertmanager inhibits the
+    warning while the critical alert fires for an object with equal labels."""
+
+    critical: str
+    warning: str
+    same: tuple[str, ...]  # labels both alerts carry that name the object
+
+
+@dataclass(frozen=True)
 class RuleGroup:
     name: str
     rules: tuple[Rule, ...]

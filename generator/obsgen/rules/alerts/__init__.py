@@ -7,12 +7,10 @@ this module joins them and turns the entries a stack generates into rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ... import gates
 from ...model import Dependency, Service, Stack
 from .. import recordings as rec
-from ..types import AlertRule, RuleGroup
+from ..types import AlertRule, Escalation, RuleGroup
 from . import control_plane, dependencies, kubernetes, nodes, scraping, services, telemetry_pipeline
 from .spec import MIN_REQUEST_RATE, NAMES, AlertSpec
 
@@ -28,17 +26,6 @@ SOURCES: dict[str, str] = {
 BY_NAME = {spec.name: spec for spec in CATALOGUE}
 
 
-@dataclass(frozen=True)
-class Escalation:
-    """A critical alert that makes a warning of the catalogue redundant: the
-    same problem on the same object, further along. Alertmanager inhibits the
-    warning while the critical alert fires for an object with equal labels."""
-
-    critical: str
-    warning: str
-    same: tuple[str, ...]  # labels both alerts carry that name the object
-
-
 ESCALATIONS: tuple[Escalation, ...] = (
     Escalation("ServiceErrorRatioHigh", "ServiceErrorRatioElevated", ("cluster", "namespace", "service")),
     Escalation("PersistentVolumeAlmostFull", "PersistentVolumeFillingUp", ("cluster", "namespace", "persistentvolumeclaim")),
@@ -48,7 +35,7 @@ ESCALATIONS: tuple[Escalation, ...] = (
 
 
 def escalations(stack: Stack) -> list[Escalation]:
-    """The escalations whose two alerts the stack generates."""
+    """The catalogue's escalations whose two alerts the stack generates."""
     generated = {rule.name for rules in instances(stack).values() for rule in rules}
     return [e for e in ESCALATIONS if e.critical in generated and e.warning in generated]
 

@@ -81,19 +81,7 @@ spec:
     # 10001 is the uid the grafana/loki image runs as.
     {{- include "obs-lib.podSecurityContext" (dict "uid" 10001) | nindent 4 }}
   {{- if and (gt (int .replicas) 1) $ctx.Values.global.highAvailability }}
-  topologySpreadConstraints:
-    - maxSkew: 1
-      topologyKey: kubernetes.io/hostname
-      whenUnsatisfiable: ScheduleAnyway
-      labelSelector:
-        matchLabels:
-          {{- include "loki.selectorLabels" . | nindent 10 }}
-    - maxSkew: 1
-      topologyKey: topology.kubernetes.io/zone
-      whenUnsatisfiable: ScheduleAnyway
-      labelSelector:
-        matchLabels:
-          {{- include "loki.selectorLabels" . | nindent 10 }}
+  {{- include "obs-lib.spreadConstraints" (dict "ctx" $ctx "selector" (include "loki.selectorLabels" .)) | nindent 2 }}
   {{- end }}
   # Ingesters flush their in-memory chunks on shutdown.
   terminationGracePeriodSeconds: {{ if has .target (list "all" "write") }}300{{ else }}30{{ end }}

@@ -62,11 +62,17 @@ Conventions every subchart follows:
 {{- end -}}
 
 {{/* "[scheme://]host[:port][path]" of an endpoint the generator declared:
-     (dict "ctx" . "endpoint" (dict "service" … "port" … "scheme" … "path" … "withPort" …)). */}}
+     (dict "ctx" . "endpoint" (dict "service" … "port" … "scheme" … "path" … "withPort" … "replica" …)).
+     A replica (0, 1, …) of a headless Service names that pod of its StatefulSet. */}}
 {{- define "obs-lib.endpoint" -}}
 {{- $ep := .endpoint -}}
 {{- $args := dict "ctx" .ctx "service" $ep.service "port" $ep.port -}}
 {{- $host := include "obs-lib.serviceHost" $args -}}
+{{- if ge (int (dig "replica" -1 $ep)) 0 }}
+{{- $svc := include "obs-lib.contractService" $args | fromJson -}}
+{{- $sts := printf "%s-%s" .ctx.Release.Name ($svc.pods | required (printf "global.services.%s names no pods" $ep.service)) | trunc 63 | trimSuffix "-" -}}
+{{- $host = printf "%s-%d.%s" $sts (int $ep.replica) $host -}}
+{{- end -}}
 {{- if $ep.withPort }}{{ $host = printf "%s:%s" $host (include "obs-lib.servicePort" $args) }}{{ end -}}
 {{- if $ep.scheme }}{{ $host = printf "%s://%s" $ep.scheme $host }}{{ end -}}
 {{- printf "%s%s" $host ($ep.path | default "") -}}
@@ -157,20 +163,28 @@ storageClassName: {{ . | quote }}
      only prefers the spread. */}}
 {{- define "obs-lib.topologySpread" -}}
 {{- if .Values.topologySpread.enabled }}
+{{- include "obs-lib.spreadConstraints" (dict "ctx" . "selector" (include "obs-lib.selectorLabels" .)) }}
+{{- end }}
+{{- end -}}
+
+{{/* Replicas of one workload over nodes and zones, as global.spread says
+     (the profile's highAvailability.spread): ScheduleAnyway, or
+     DoNotSchedule to keep them apart. Pass the subchart context and the
+     workload's selector labels. */}}
+{{- define "obs-lib.spreadConstraints" -}}
 topologySpreadConstraints:
   - maxSkew: 1
     topologyKey: kubernetes.io/hostname
-    whenUnsatisfiable: {{ .Values.topologySpread.whenUnsatisfiable }}
+    whenUnsatisfiable: {{ .ctx.Values.global.spread.nodes }}
     labelSelector:
       matchLabels:
-        {{- include "obs-lib.selectorLabels" . | nindent 8 }}
+        {{- .selector | nindent 8 }}
   - maxSkew: 1
     topologyKey: topology.kubernetes.io/zone
-    whenUnsatisfiable: ScheduleAnyway
+    whenUnsatisfiable: {{ .ctx.Values.global.spread.zones }}
     labelSelector:
       matchLabels:
-        {{- include "obs-lib.selectorLabels" . | nindent 8 }}
-{{- end }}
+        {{- .selector | nindent 8 }}
 {{- end -}}
 
 {{/* PodDisruptionBudget for multi-replica components. */}}

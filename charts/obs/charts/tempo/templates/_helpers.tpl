@@ -20,10 +20,17 @@ reaches it as environment variables, read as ${VAR} (-config.expand-env=true).
 {{- end -}}
 
 {{- define "tempo.env" -}}
-# Span metrics and service graphs go to the stack's Prometheus, which must
-# run with its remote-write receiver enabled.
-- name: PROMETHEUS_REMOTE_WRITE_URL
-  value: {{ printf "%s/api/v1/write" (include "obs-lib.serviceURL" (dict "ctx" . "service" "prometheus" "port" "http")) | quote }}
+# Span metrics and service graphs go to every replica of the stack's
+# Prometheus (run with its remote-write receiver enabled), each by its pod.
+{{- range .Values.prometheusWrite }}
+- name: {{ .env }}
+  value: {{ include "obs-lib.endpoint" (dict "ctx" $ "endpoint" .) | quote }}
+{{- end }}
+{{- if eq (dig "web" "prometheus" "scheme" "http" (.Values.global | default dict)) "https" }}
+# The name the pods' certificate carries: the Service's.
+- name: PROMETHEUS_HOST
+  value: {{ include "obs-lib.serviceHost" (dict "ctx" . "service" "prometheus") | quote }}
+{{- end }}
 {{- if eq .Values.traceStorage "s3" }}
 - name: TEMPO_S3_BUCKET
   value: {{ .Values.objectStorage.bucket | quote }}
