@@ -16,6 +16,7 @@
 #   .tools/bin/kube-apiserver     built from ci/engines/kube-apiserver
 #   .tools/bin/prometheus-otlp    built from ci/engines/prometheus (the same
 #                                 3.5 release, with the OTLP receiver Debian's lacks)
+#   .tools/bin/thanos             built from ci/engines/thanos (Thanos 0.42.4)
 #   .tools/share/crds/<operator>  the CRDs of prometheus-operator and the
 #                                 OpenTelemetry Operator, from their Go modules
 #   .tools/share/files/sloth      Sloth's example and test SLO files and the rules
@@ -118,8 +119,10 @@ declare -A GO_ENGINES=(
   [jaeger]="jaeger github.com/jaegertracing/jaeger/cmd/jaeger github.com/jaegertracing/jaeger"
   [kube-apiserver]="kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes"
   [prometheus-otlp]="prometheus github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus"
+  # Sidecar, query, query-frontend, store and compact of the enterprise metrics path.
+  [thanos]="thanos github.com/thanos-io/thanos/cmd/thanos github.com/thanos-io/thanos"
 )
-GO_ORDER=(kubeconform otelcol otelcol-sink jaeger kube-apiserver prometheus-otlp)
+GO_ORDER=(kubeconform otelcol otelcol-sink jaeger kube-apiserver prometheus-otlp thanos)
 ENGINES=$ROOT/ci/engines
 
 # CRDs the real API server is given, from the projects' own Go modules (the
@@ -451,6 +454,10 @@ engine_ldflags() {
     # Prometheus 3.x is published as module v0.3MM.P: v0.305.3 is 3.5.3.
     minor=${pin#v0.3}; minor=${minor%%.*}
     printf ' -X github.com/prometheus/common/version.Version=3.%d.%s' "$((10#$minor))" "${pin##*.}"
+  fi
+  if [[ $tool == thanos ]]; then
+    # `thanos --version` prints this; the module's own build leaves it empty.
+    printf ' -X github.com/prometheus/common/version.Version=%s' "${pin#v}"
   fi
   if [[ $tool == kube-apiserver ]]; then
     minor=${pin#v1.}; minor=${minor%%.*}

@@ -171,6 +171,20 @@ ORDERS_SCRAPE = {"job": "kubernetes-services", "namespace": ORDERS_NS, "service"
 PROM = {"job": "prometheus", "namespace": "monitoring", "pod": "obs-prometheus-0", "instance": "10.42.0.20:9090", "node": "node-a"}
 
 
+def _remote_write(sent: str = "", failed: str = "", sent_samples: str = "") -> list[Series]:
+    """A Prometheus writing to the remote store `central`: the newest sample it has (one a minute,
+    as a timestamp in seconds) and, per given, the newest it sent and its sample counters."""
+    queue = {**PROM, "remote_name": "central", "url": "https://metrics.example.com/api/v1/push"}
+    series: list[Series] = [(sel("prometheus_remote_storage_highest_timestamp_in_seconds", PROM), counter((60, 40)))]
+    if sent:
+        series.append((sel("prometheus_remote_storage_queue_highest_sent_timestamp_seconds", queue), sent))
+    if failed:
+        series.append((sel("prometheus_remote_storage_samples_failed_total", queue), failed))
+    if sent_samples:
+        series.append((sel("prometheus_remote_storage_samples_total", queue), sent_samples))
+    return series
+
+
 def _deliveries(*per_alertmanager: tuple[int, int]) -> list[Series]:
     """A Prometheus's notifier counters towards several Alertmanagers: (sent, failed) per minute each, for 20 minutes."""
     series: list[Series] = []
@@ -1638,6 +1652,56 @@ CASES: dict[str, tuple[Case, ...]] = {
         # failing while two Alertmanagers take every alert is not a page.
         silent("one of three Alertmanagers down, the other two deliver", _deliveries((100, 100), (100, 0), (100, 0)), "16m", "20m"),
         silent("2% of the deliveries to every Alertmanager fail (under 3%)", _deliveries((100, 2), (100, 2), (100, 2)), "16m", "20m"),
+    ),
+    "PrometheusRemoteWriteBehind": (
+        fires(
+            "the store stops taking samples at minute 5: the lag passes 2 minutes at 8",
+            _remote_write(sent=counter((60, 5), (0, 35))),
+            Check("22m30s"),
+            Check(
+                "23m30s",
+                (
+                    Alert(
+                        labels(
+                            "critical",
+                            DEFAULT_TEAM,
+                            job="prometheus",
+                            namespace="monitoring",
+                            pod="obs-prometheus-0",
+                            remote_name="central",
+                        ),
+                        "Prometheus remote write falls behind",
+                        "obs-prometheus-0 is 18m 0s behind in writing to central.",
+                    ),
+                ),
+            ),
+        ),
+        silent("a steady minute behind (one batch in flight)", _remote_write(sent=counter((60, 40), start=-60)), "20m", "35m"),
+    ),
+    "PrometheusRemoteWriteFailing": (
+        fires(
+            "the store refuses 5% of the samples",
+            _remote_write(failed=counter((50, 20)), sent_samples=counter((950, 20))),
+            Check("15m30s"),
+            Check(
+                "16m",
+                (
+                    Alert(
+                        labels(
+                            "critical",
+                            DEFAULT_TEAM,
+                            job="prometheus",
+                            namespace="monitoring",
+                            pod="obs-prometheus-0",
+                            remote_name="central",
+                        ),
+                        "The remote store refuses samples",
+                        "obs-prometheus-0: 5% of the samples sent to central fail.",
+                    ),
+                ),
+            ),
+        ),
+        silent("0.5% refused (under 1%)", _remote_write(failed=counter((5, 20)), sent_samples=counter((995, 20))), "16m", "20m"),
     ),
     "AlertmanagerConfigReloadFailed": (
         fires(

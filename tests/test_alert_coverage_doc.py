@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from obsgen import model
-from obsgen.rules import alerts, self_monitoring, slo
+from obsgen.rules import alerts, runbooks, self_monitoring, slo
 from tests.support.tools import ROOT
 
 DOC = ROOT / "docs" / "alert-coverage-kube-prometheus-stack.md"
@@ -19,6 +19,8 @@ def _obs_alerts() -> set[str]:
     names |= {rule.name for rule, _ in slo.catalogue()}
     for tier in ("basic", "enterprise"):
         names |= {rule.name for group in self_monitoring.groups(model.builtin_stack(tier)) for rule in group.rules}
+    # And those a profile switches on (docs/runbooks has a page for each).
+    names |= {p.name for p in runbooks.all_pages()}
     return names
 
 

@@ -49,6 +49,11 @@ what cannot exist outside a cluster is changed, by these rules:
     With `full_windows=False` that one condition is dropped from the alert
     expressions, so the live tests can watch Alertmanager hold the ticket
     behind its page; the burn, the windows and the `for` stay as rendered.
+19. Remote-write endpoints (the profile's `remoteWrite`) are pointed at
+    loopback receivers by name (`remote_write_urls`), and their credential
+    files under the mounted Secrets' directory are read from a local
+    directory with the same `<secret>/<key>` layout (`secrets_dir`), as in
+    rule 10; queue, relabelling and auth settings stay as rendered.
 
 The OpenTelemetry Collector (agent, gateway, sidecar) runs with its
 rendered config under three more rules:
@@ -94,6 +99,7 @@ from typing import Any
 import yaml
 
 from .artifacts.alertmanager import SECRETS_DIR
+from .artifacts.remote_write import SECRETS_DIR as PROMETHEUS_SECRETS_DIR
 
 _META = "__meta_kubernetes_"
 # Where the chart mounts each receiver Secret in Alertmanager (<dir>/<secret>/<key>).
@@ -140,8 +146,10 @@ def prometheus_config(
     rules_dir: str,
     blackbox: str | None = None,
     probe_targets: Mapping[str, str] | None = None,
+    remote_write_urls: Mapping[str, str] | None = None,
+    secrets_dir: str | None = None,
 ) -> dict[str, Any]:
-    """The rendered prometheus.yml, adapted by rules 1–5, 8 and 9 above.
+    """The rendered prometheus.yml, adapted by rules 1–5, 8, 9 and 19 above.
 
     targets maps a job name (the `job` label) to host:port addresses or
     labelled target groups; probe_targets maps in-cluster host:port of the
@@ -176,7 +184,26 @@ def prometheus_config(
     alerting = config.setdefault("alerting", {})
     alerting["alertmanagers"] = [{"static_configs": [{"targets": list(alertmanagers)}]}] if alertmanagers else []
     config["rule_files"] = [f"{rules_dir}/*.yaml"]
+    for entry in config.get("remote_write", []):
+        entry["url"] = (remote_write_urls or {}).get(entry["name"], entry["url"])
+    if secrets_dir and config.get("remote_write"):
+        config["remote_write"] = _local_files(config["remote_write"], PROMETHEUS_SECRETS_DIR, secrets_dir)
     return config
+
+
+def _local_files(node: Any, mount_dir: str, local_dir: str) -> Any:
+    """Every `*_file` setting under mount_dir, read from local_dir with the same `<secret>/<key>` tail."""
+    prefix, local = mount_dir.rstrip("/") + "/", local_dir.rstrip("/") + "/"
+    if isinstance(node, Mapping):
+        return {
+            k: local + v[len(prefix) :]
+            if str(k).endswith("_file") and isinstance(v, str) and v.startswith(prefix)
+            else _local_files(v, mount_dir, local_dir)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_local_files(item, mount_dir, local_dir) for item in node]
+    return node
 
 
 def _swap_flags(args: Sequence[str], replacements: Mapping[str, str | None]) -> list[str]:
@@ -253,22 +280,7 @@ def alertmanager_config(rendered: Mapping[str, Any], secrets_dir: str, mount_dir
     Every `*_file` setting under mount_dir keeps its `<secret>/<key>` tail;
     credential_files() lists the local files the caller must write.
     """
-    prefix = mount_dir.rstrip("/") + "/"
-    local = secrets_dir.rstrip("/") + "/"
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, Mapping):
-            return {
-                key: local + value[len(prefix) :]
-                if str(key).endswith("_file") and isinstance(value, str) and value.startswith(prefix)
-                else walk(value)
-                for key, value in node.items()
-            }
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        return node
-
-    return walk(copy.deepcopy(dict(rendered)))
+    return _local_files(copy.deepcopy(dict(rendered)), mount_dir, secrets_dir)
 
 
 def credential_files(config: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -161,6 +161,7 @@ class Stack:
     workload_knobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra_objects: tuple[dict[str, Any], ...] = ()
     additional_scrape_configs: tuple[dict[str, Any], ...] = ()
+    remote_write: tuple[dict[str, Any], ...] = ()  # the profile's remoteWrite (artifacts/remote_write.py)
     heartbeat: Heartbeat | None = None
     network_policies: bool = False  # the profile's switch over the tier's
     ui_from: tuple[dict[str, Any], ...] = ()  # NetworkPolicy peers that may reach the UIs
@@ -362,6 +363,7 @@ def build(profile: Profile) -> Stack:
         workload_knobs=dict(data.get("workloads", {})),
         extra_objects=tuple(data.get("extraObjects", [])),
         additional_scrape_configs=tuple(data.get("additionalScrapeConfigs", [])),
+        remote_write=tuple(data.get("remoteWrite", [])),
         heartbeat=_heartbeat(alerts.get("heartbeat")),
         network_policies=data.get("networkPolicies", {}).get("enabled", tier.network_policies),
         ui_from=tuple(data.get("networkPolicies", {}).get("uiFrom", [])),

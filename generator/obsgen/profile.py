@@ -17,6 +17,7 @@ from typing import Any
 
 from . import exposure, paths, schemas, yamlio
 from .artifacts import grafana as grafana_settings
+from .artifacts import remote_write
 from .errors import ObsgenError, ValidationErrors
 from .tiers import SCRAPE_JOBS
 
@@ -165,6 +166,7 @@ def check(data: dict[str, Any], source: str) -> None:
                 )
 
     problems += _extension_problems(data)
+    problems += remote_write.problems(data.get("remoteWrite", []))
     problems += exposure.problems(data)
     problems += grafana_settings.problems(data)
     if problems:

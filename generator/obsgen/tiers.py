@@ -159,6 +159,10 @@ _BACKENDS: dict[str, BackendTier] = {
 }
 
 
+def _queue(capacity: int, max_shards: int, max_samples_per_send: int) -> Mapping[str, int]:
+    return MappingProxyType({"capacity": capacity, "max_shards": max_shards, "max_samples_per_send": max_samples_per_send})
+
+
 @dataclass(frozen=True)
 class Tier:
     name: str
@@ -190,6 +194,9 @@ class Tier:
     network_policies: bool = False
     # How the log and trace stores run (mode, retention, volumes, sizes).
     backends: BackendTier | None = field(default=None, repr=False)
+    # queue_config of every remote_write (profile remoteWrite): the shards
+    # and their buffers are Prometheus memory, so they grow with the tier.
+    remote_write_queue: Mapping[str, int] = field(default_factory=lambda: _queue(2_500, 10, 500), repr=False)
 
     def replicas(self, container: str) -> int | None:
         """How many of this container the tier runs; None: one per node (DaemonSets)."""
@@ -233,6 +240,7 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
         "intermediate": Tier(
             name="intermediate",
             backends=_BACKENDS["intermediate"],
+            remote_write_queue=_queue(5_000, 20, 1_000),
             summary="+ dependency monitoring, node metrics, structured logs, warning alerts, simple dashboards",
             components=_CORE | {"nodeExporter"} | _LOGS,
             high_availability=False,
@@ -261,6 +269,7 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
         "advanced": Tier(
             name="advanced",
             backends=_BACKENDS["advanced"],
+            remote_write_queue=_queue(10_000, 50, 2_000),
             summary="+ distributed tracing, HA Prometheus pair, clustered Alertmanager, disruption budgets, full dashboards",
             components=_CORE | {"nodeExporter"} | _TRACES,
             high_availability=True,
@@ -293,6 +302,7 @@ TIERS: Mapping[str, Tier] = MappingProxyType(
         "enterprise": Tier(
             name="enterprise",
             backends=_BACKENDS["enterprise"],
+            remote_write_queue=_queue(10_000, 100, 2_000),
             summary="advanced, sized larger, with logs and traces on object storage and tail sampling",
             components=_CORE | {"nodeExporter"} | _TRACES,
             high_availability=True,

@@ -14,7 +14,7 @@ from typing import Any
 from .. import contract, dashboards, exposure, network, rules, web, workloads
 from ..model import Stack
 from ..tiers import APP_INSTRUMENTATION
-from . import alertmanager, blackbox, grafana, instrumentation, logs_traces, otel, volumes
+from . import alertmanager, blackbox, grafana, instrumentation, logs_traces, otel, remote_write, volumes
 
 # highAvailability.spread in the scheduler's words (whenUnsatisfiable).
 _WHEN_UNSATISFIABLE = {"preferred": "ScheduleAnyway", "required": "DoNotSchedule"}
@@ -101,6 +101,11 @@ def _prometheus(stack: Stack, rule_files: list[dict[str, Any]]) -> dict[str, Any
         "ruleFiles": [f["name"] for f in rule_files] if stack.rules_format == "configmap" else [],
         # The profile's own scrape_configs entries, appended to the generated ones.
         "additionalScrapeConfigs": [dict(c) for c in stack.additional_scrape_configs],
+        # remote_write entries, the Secrets their *_file settings read, and
+        # SigV4's keys as env (artifacts/remote_write.py).
+        "remoteWrite": remote_write.config(tier, stack.remote_write),
+        "secretMounts": remote_write.secret_mounts(stack.remote_write),
+        "secretEnv": remote_write.sigv4_env(stack.remote_write),
         **_ha(stack, tier.prometheus_replicas),
         "exposure": exposure.values("prometheus", stack.exposure.get("prometheus")),
     }

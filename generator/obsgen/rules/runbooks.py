@@ -7,7 +7,7 @@ or miss one that does. Every alert's runbook_url points at its page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from ..model import Stack
@@ -36,13 +36,16 @@ def all_pages() -> list[Page]:
     pages Grafana serves: dashboards/runbooks.py)."""
     from ..model import builtin_stack
     from ..profile import builtin_names
-    from . import slo
+    from . import self_monitoring, slo
 
     stacks = {tier: builtin_stack(tier) for tier in builtin_names()}
     # SLO alerts exist only per declared SLO, which built-in profiles lack;
     # the SLO engine names one example of each.
     slo_rules = [(rule, tier, "generator/obsgen/rules/slo/alerts.py") for rule, tier in slo.catalogue()]
-    return pages(stacks, slo_rules)
+    # Remote-storage alerts exist only with a remoteWrite entry: one example endpoint.
+    writing = replace(stacks[TIER_ORDER[0]], remote_write=({"name": "example", "url": "https://metrics.example.com/api/v1/push"},))
+    gated = [(r, TIER_ORDER[0], "generator/obsgen/rules/self_monitoring.py") for g in self_monitoring.groups(writing) for r in g.alerts]
+    return pages(stacks, [*slo_rules, *gated])
 
 
 def _from_rule(rule: AlertRule, min_tier: str, source: str) -> Page:

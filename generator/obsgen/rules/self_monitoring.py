@@ -174,6 +174,65 @@ def _rules(stack: Stack) -> list[AlertRule]:
                 ),
             ),
         ]
+    if stack.enabled("prometheus") and stack.remote_write:
+        # Recoverable errors (unreachable store, 5xx, 429) are retried from
+        # the WAL, which holds about two hours: the lag says when data is at
+        # risk; failed samples are the ones the store refused for good.
+        rules += [
+            AlertRule(
+                name="PrometheusRemoteWriteBehind",
+                expr=(
+                    f'max by ({_BY}) (prometheus_remote_storage_highest_timestamp_in_seconds{{job="prometheus"}})\n'
+                    f"- on ({_BY}) group_right\n"
+                    f'max by ({_BY}, remote_name) (prometheus_remote_storage_queue_highest_sent_timestamp_seconds{{job="prometheus"}})\n'
+                    "> 120"
+                ),
+                for_="15m",
+                severity="critical",
+                summary="Prometheus remote write falls behind",
+                description="{{ $labels.pod }} is {{ $value | humanizeDuration }} behind in writing to {{ $labels.remote_name }}.",
+                runbook=Runbook(
+                    meaning="Samples wait in the write-ahead log instead of reaching the remote store; past about two "
+                    "hours of lag the WAL is truncated and they are lost there.",
+                    causes=(
+                        "The remote store is down, unreachable or rejects requests (credentials, rate limits)",
+                        "Too few shards for the volume (queue maxShards), or a slow store",
+                    ),
+                    checks=(
+                        "Prometheus logs: `kubectl logs <prometheus pod> | grep -i remote`",
+                        "prometheus_remote_storage_shards_desired against prometheus_remote_storage_shards_max",
+                    ),
+                    queries=(
+                        "rate(prometheus_remote_storage_samples_retried_total[5m])",
+                        "prometheus_remote_storage_shards_desired",
+                    ),
+                ),
+            ),
+            AlertRule(
+                name="PrometheusRemoteWriteFailing",
+                expr=(
+                    f'(\n  sum by ({_BY}, remote_name) (rate(prometheus_remote_storage_samples_failed_total{{job="prometheus"}}[5m]))\n'
+                    "/\n  (\n"
+                    f'    sum by ({_BY}, remote_name) (rate(prometheus_remote_storage_samples_failed_total{{job="prometheus"}}[5m]))\n'
+                    "  +\n"
+                    f'    sum by ({_BY}, remote_name) (rate(prometheus_remote_storage_samples_total{{job="prometheus"}}[5m]))\n'
+                    "  )\n) > 0.01"
+                ),
+                for_="15m",
+                severity="critical",
+                summary="The remote store refuses samples",
+                description="{{ $labels.pod }}: {{ $value | humanizePercentage }} of the samples sent to {{ $labels.remote_name }} fail.",
+                runbook=Runbook(
+                    meaning="The remote store answers with errors that are not retried (400-class): those samples are dropped.",
+                    causes=(
+                        "Out-of-order or too old samples (a second writer of the same series, a replica label missing)",
+                        "Limits of the store (series, labels per series, label length)",
+                    ),
+                    checks=("Prometheus logs: `kubectl logs <prometheus pod> | grep -i 'non-recoverable'`",),
+                    queries=("rate(prometheus_remote_storage_samples_failed_total[5m])",),
+                ),
+            ),
+        ]
     if stack.enabled("alertmanager"):
         rules += [
             AlertRule(

@@ -84,6 +84,11 @@ alerting:
     {{- else }}
     []
     {{- end }}
+{{- with $v.remoteWrite }}
+# The profile's remoteWrite (generator/obsgen/artifacts/remote_write.py).
+remote_write:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 scrape_configs:
 {{- if $jobs.prometheus.enabled }}
 {{ include "prometheus.ownServiceJob" (dict "job" $jobs.prometheus "service" (include "obs-lib.serviceName" (dict "ctx" . "service" "prometheus")) "port" "http" "extra" (include "obs-lib.webPromClient" (dict "ctx" . "server" "prometheus") | trim)) }}
