@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from obsgen.images import IMAGES
+from obsgen.rules.slo.windows import seconds
 from obsgen.tiers import TIER_ORDER
 from obsgen.tiers import TIERS as TIER_TABLE
 from tests.support import k8s
@@ -507,11 +508,6 @@ def test_spread_choice_reaches_every_replicated_workload(tmp_path):
             assert c["whenUnsatisfiable"] == "ScheduleAnyway", w["metadata"]["name"]
 
 
-def _duration_seconds(text: str) -> float:
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d)", text))
-
-
 def _routes(route: dict[str, Any], inherited: dict[str, Any]) -> list[dict[str, Any]]:
     """Every route of an Alertmanager routing tree with the settings it inherits filled in."""
     here = {**inherited, **{k: v for k, v in route.items() if k != "routes"}}
@@ -548,7 +544,7 @@ def test_alertmanager_cluster_sends_no_stale_resolve(tier, tmp_path):
     routes = [r for r in _routes(config["route"], {"group_wait": "30s"}) if r["receiver"] in resolving]
     assert routes
     for route in routes:
-        assert _duration_seconds(route["group_wait"]) >= replicas * _duration_seconds(timeout), route
+        assert seconds(route["group_wait"]) >= replicas * seconds(timeout), route
 
 
 def _alertmanager_checksum(objects) -> str:

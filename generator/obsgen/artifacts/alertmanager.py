@@ -12,6 +12,7 @@ from typing import Any
 
 from ..model import SEVERITIES, Heartbeat, Integration, Stack
 from ..rules import alerts, self_monitoring, slo
+from ..rules.slo.windows import seconds
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
 
@@ -64,11 +65,6 @@ PEER_TIMEOUT_SECONDS = 5
 def cluster_group_wait(replicas: int) -> int:
     """The shortest group_wait, in seconds, at which a cluster of `replicas` sends no stale resolve."""
     return replicas * PEER_TIMEOUT_SECONDS if replicas > 1 else 0
-
-
-def _seconds(duration: str) -> int:
-    units = {"s": 1, "m": 60, "h": 3600}
-    return int(duration[:-1]) * units[duration[-1]]
 
 
 # Equal labels that make two alerts "the same problem" for inhibition. A label
@@ -230,7 +226,7 @@ def _receivers(stack: Stack) -> list[dict[str, Any]]:
 def _routing(severity: str, replicas: int) -> dict[str, Any]:
     routing = {key: list(value) if isinstance(value, list) else value for key, value in SEVERITY_ROUTING[severity].items()}
     floor = cluster_group_wait(replicas)
-    if _seconds(str(routing["group_wait"])) < floor:
+    if seconds(str(routing["group_wait"])) < floor:
         routing["group_wait"] = f"{floor}s"
     return routing
 
