@@ -50,8 +50,7 @@ from tests.support.live_scenarios import HARD_DOWN_ALERTS, PAGE, TWIN, HardDown,
 from tests.support.live_stack import LIVE_PROFILE, SHORTENED_INTERVALS, LiveStack, live_stack  # noqa: E402
 from tests.support.tools import tool  # noqa: E402
 
-from obsgen.rules.slo.engine import SHORTEST  # noqa: E402
-from obsgen.rules.slo.windows import seconds  # noqa: E402
+from obsgen.rules.slo.windows import DAY_TILE, seconds  # noqa: E402
 
 REPORT = ROOT / "benchmarks" / "reports" / "alert-delivery.md"
 RAW = ROOT / "benchmarks" / "reports" / "alert-delivery.json"
@@ -131,12 +130,12 @@ def bounds(s: dict[str, Any], shortened: bool) -> dict[str, tuple[float, float, 
     )
     if shortened:
         a = s["alerts"][TWIN]
-        ev, fr, step = seconds(a["interval_used"]), seconds(a["for"]), seconds(SHORTEST)
+        ev, fr, step = seconds(a["interval_used"]), seconds(a["for"]), seconds(DAY_TILE)
         out[f"{TWIN} held inhibited"] = (
             scrape + fr,
             2 * scrape + step + ev + fr,
-            f"errors in two scrapes ≤ {2 * scrape} s + the next {SHORTEST} boundary ≤ {step} s (its 1d window adds {SHORTEST} counts"
-            f" at {SHORTEST}-aligned steps) + next SLO evaluation ≤ {ev} s + for {fr} s; Alertmanager holds it inhibited on arrival",
+            f"errors in two scrapes ≤ {2 * scrape} s + the next {DAY_TILE} boundary ≤ {step} s (its 1d window adds {DAY_TILE} tiles"
+            f" at {DAY_TILE}-aligned steps) + next SLO evaluation ≤ {ev} s + for {fr} s; Alertmanager holds it inhibited on arrival",
         )
     return out
 
@@ -286,8 +285,8 @@ def render(passes: list[dict[str, Any]], versions: dict[str, str]) -> str:
         "- Resolved notifications are not sent on their own: Alertmanager adds them to the group's next flush, every"
         " group_interval after the first, hence their spread. Each run stays down a random 0–group_interval after the"
         " last firing notification before recovering, so recoveries fall anywhere in that cycle.",
-        "- The ticket's 1d window adds 5m counts at 5m-aligned steps, so it can only see the burn after the next 5m boundary"
-        " of the wall clock; the time until it is held inhibited varies by up to 5 minutes between runs for that reason.",
+        f"- The ticket's 1d window adds {DAY_TILE} tiles at {DAY_TILE}-aligned steps, so it can only see the burn after the next"
+        f" {DAY_TILE} boundary of the wall clock; the time until it is held inhibited varies by up to that much between runs.",
         "- A fresh Prometheus has minutes of history, so the 30d budget is spent as soon as the period sums include the burn:"
         " the report says `breach` (with the burn rate that pages) rather than `critical`.",
         "",

@@ -467,13 +467,23 @@ engine_ldflags() {
   fi
 }
 
+# Build tags an upstream release is built with. Thanos's own builds
+# (.promu.yml) use slicelabels: without it its label conversion reads
+# Prometheus labels wrongly and the sidecar and store gateway crash as soon
+# as a query reaches them.
+engine_tags() {
+  case $1 in
+    thanos) printf '%s' 'netgo,slicelabels' ;;
+  esac
+}
+
 # Hash of everything that goes into a build: the engine directory's sources
-# and the link-time settings.
+# and the build and link-time settings.
 engine_hash() {
   local tool=$1 dir=$2 pin=$3
   { (cd "$dir" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print0 |
       LC_ALL=C sort -z | xargs -0 sha256sum)
-    engine_ldflags "$tool" "$pin"; } | sha256sum | cut -d' ' -f1
+    engine_ldflags "$tool" "$pin"; engine_tags "$tool"; } | sha256sum | cut -d' ' -f1
 }
 
 # The version of $module linked into a Go binary, from its build info.
@@ -505,7 +515,7 @@ build_engine() {
   # -mod=readonly: go.mod and go.sum are the pin, never rewritten here.
   # GOTOOLCHAIN=local: build with this machine's Go, never download another.
   (cd "$dir" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0 \
-     go build -trimpath -ldflags="$(engine_ldflags "$tool" "$pin")" -o "$WORK/$tool" "$pkg") >&2 ||
+     go build -trimpath -tags="$(engine_tags "$tool")" -ldflags="$(engine_ldflags "$tool" "$pin")" -o "$WORK/$tool" "$pkg") >&2 ||
     die "$tool: go build $pkg in $dir failed"
   got=$(linked_version "$WORK/$tool" "$module")
   [[ $got == "$pin" ]] || die "$tool: built binary links $module ${got:-?}, go.mod pins $pin"
