@@ -3,10 +3,13 @@ tier renders them, for the fault harness (benchmarks/ha_faults.py).
 
 What runs, all on 127.0.0.1:
 
-- `Targets`: plain HTTP endpoints, one per service, that the harness takes
-  down (503 on /metrics, so `up` is 0) and brings back; they stand for the
-  pods of a service and carry the labels pod discovery would set (loopback
-  rule 8), so the rendered TargetDown pages for each service on its own;
+- `Targets`: plain HTTP endpoints, one per service of the profile, that the
+  harness takes down (503 on every path, so `up` is 0 and the health probe
+  fails) and brings back; they stand for the pods of a service and carry
+  the labels pod discovery would set (loopback rule 8), so the rendered
+  ServiceProbeFailing and TargetDown page for each service on its own;
+- the blackbox exporter with its rendered module file, probing each
+  service's /health at its target (loopback rule 9);
 - every Prometheus replica with the rendered config (external labels with
   its own replica name, the alert relabelling that drops it, every
   Alertmanager as a target of every replica), the rendered rule files and
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import os
 import threading
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -86,6 +90,19 @@ class Targets:
     @property
     def services(self) -> list[str]:
         return list(self._servers)
+
+    def probe_map(self, prometheus_yml: Mapping[str, Any]) -> dict[str, str]:
+        """In-cluster host:port of each probed Service URL → that service's target (loopback rule 9)."""
+        mapping = {}
+        for job in prometheus_yml.get("scrape_configs", []):
+            if job.get("metrics_path") == "/probe":
+                for group in job.get("static_configs", []):
+                    for target in group["targets"]:
+                        netloc = urllib.parse.urlsplit(target).netloc or target
+                        service = netloc.split(".", 1)[0]
+                        if service in self._servers:
+                            mapping[netloc] = self.address(service)
+        return mapping
 
     def close(self) -> None:
         for server in self._servers.values():
@@ -194,12 +211,21 @@ def ha_stack(
     rules_dir.mkdir(exist_ok=True)
     for name, text in loopback.rule_files(rule_files(objects)).items():
         (rules_dir / name).write_text(text)
+    # One blackbox exporter, as the chart's one Deployment, with its rendered module file and flags.
+    bb_config = workdir / "blackbox.yml"
+    bb_config.write_text(configmap_file(objects, "obs-blackbox-exporter", "blackbox.yml"))
+    bb_addr = f"127.0.0.1:{free_port()}"
+    bb_args = loopback.blackbox_args(container_args(objects, "Deployment", "obs-blackbox-exporter"), str(bb_config), bb_addr)
+    blackbox = Replica("blackbox", [tool("blackbox_exporter"), *bb_args], workdir, f"http://{bb_addr}")
+
     prom_rendered = yaml.safe_load(configmap_file(objects, "obs-prometheus-config", "prometheus.yml"))
     prom_config = loopback.prometheus_config(
         prom_rendered,
         targets={PODS_JOB: _labelled(targets)},
         alertmanagers=[f"127.0.0.1:{http}" for http, _ in am_ports],
         rules_dir=str(rules_dir),
+        blackbox=bb_addr,
+        probe_targets=targets.probe_map(prom_rendered),
     )
     prom_file = workdir / "prometheus.yml"
     prom_file.write_text(yaml.safe_dump(prom_config, sort_keys=False))
@@ -218,13 +244,14 @@ def ha_stack(
 
     stack = HAStack(prometheus, alertmanagers, receiver, {"alertmanager.yml": am_config, "alertmanager args": am_args})
     try:
+        blackbox.start()
         for replica in stack.replicas():
             replica.start()
         for replica in stack.replicas():
             stack.wait_ready(replica)
         yield stack
     finally:
-        for replica in stack.replicas():
+        for replica in [*stack.replicas(), blackbox]:
             if replica.daemon:
                 replica.daemon.stop()
         receiver.stop()
