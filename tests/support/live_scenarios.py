@@ -25,9 +25,13 @@ from .live_stack import Delivery, LiveStack
 # benchmarks/reports/alert_delivery.md: they only turn "never" into a failure.
 FIRING_TIMEOUT = 240.0
 RESOLVED_TIMEOUT = 180.0
-# The SLO ticket needs a 5m boundary after the burn starts (its 1d window sums
-# 5m-aligned counts) plus its 2m `for`: up to 7m10s.
+# The SLO ticket needs a 1m boundary after the burn starts (its 1d window sums
+# 1m tiles at 1m-aligned steps) plus its 2m `for`: up to 3m35s.
 TWIN_TIMEOUT = 540.0
+# The period's budget sums 5m tiles at 5m-aligned steps: a stack minutes old
+# has none until the first 5m boundary after its first tile, which may come
+# after the page and the ticket.
+REPORT_TIMEOUT = 360.0
 
 HARD_DOWN_ALERTS = ("ServiceProbeFailing", "TargetDown")
 PAGE = "SLOErrorBudgetBurnFast"
@@ -161,7 +165,7 @@ def obsgen_report(stack: LiveStack) -> dict[str, Any]:
     return json.loads(proc.stdout)
 
 
-def report_entry(stack: LiveStack, slo: str, timeout: float = 60) -> dict[str, Any]:
+def report_entry(stack: LiveStack, slo: str, timeout: float = REPORT_TIMEOUT) -> dict[str, Any]:
     """The SLO's entry of the report, once the report sees its budget (not no-data); with coverage."""
     deadline = time.monotonic() + timeout
     while True:
