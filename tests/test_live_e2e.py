@@ -43,10 +43,11 @@ alert-delivery.json in the test's tmp dir, never asserted (speed targets are
 measured): the waits are bounds that fail the test when an alert never
 comes.
 
-Runtime 4½ to 9½ minutes, set by the ticket: it needs the next 5m boundary
-of the wall clock after the burn starts (its 1d window adds 5m-aligned
-counts), then its 2m `for`, then the warning route's 1m group_wait is
-waited out to show it was never notified. The hard failure is done within
+Runtime 4 to 9 minutes, set by the SLO scenario: the ticket needs the next
+1m boundary after the burn starts (its 1d window adds 1m tiles at 1m-aligned
+steps), then its 2m `for`; the report needs the period's first 5m-aligned
+step with a tile (a fresh stack has no budget before it); then the warning
+route's 1m group_wait is waited out to show the ticket was never notified. The hard failure is done within
 about 4 minutes (TargetDown's `for: 2m`, then a resolved notification waits
 for its group's next flush, up to 1m).
 """
