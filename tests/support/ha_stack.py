@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import threading
-import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -41,7 +40,7 @@ import yaml
 
 from obsgen import loopback
 
-from .live_stack import PODS_JOB, READY_TIMEOUT, WebhookReceiver, rendered_objects
+from .live_stack import PODS_JOB, READY_TIMEOUT, WebhookReceiver, probe_map, rendered_objects
 from .processes import Daemon, free_port, wait_for
 from .render import configmap_file, container_args, rule_files
 from .tools import ROOT, tool, unsupported_prometheus_flags
@@ -90,19 +89,6 @@ class Targets:
     @property
     def services(self) -> list[str]:
         return list(self._servers)
-
-    def probe_map(self, prometheus_yml: Mapping[str, Any]) -> dict[str, str]:
-        """In-cluster host:port of each probed Service URL → that service's target (loopback rule 9)."""
-        mapping = {}
-        for job in prometheus_yml.get("scrape_configs", []):
-            if job.get("metrics_path") == "/probe":
-                for group in job.get("static_configs", []):
-                    for target in group["targets"]:
-                        netloc = urllib.parse.urlsplit(target).netloc or target
-                        service = netloc.split(".", 1)[0]
-                        if service in self._servers:
-                            mapping[netloc] = self.address(service)
-        return mapping
 
     def close(self) -> None:
         for server in self._servers.values():
@@ -225,7 +211,7 @@ def ha_stack(
         alertmanagers=[f"127.0.0.1:{http}" for http, _ in am_ports],
         rules_dir=str(rules_dir),
         blackbox=bb_addr,
-        probe_targets=targets.probe_map(prom_rendered),
+        probe_targets=probe_map(prom_rendered, {f"{s}.{NAMESPACE}.svc": targets.address(s) for s in targets.services}),
     )
     prom_file = workdir / "prometheus.yml"
     prom_file.write_text(yaml.safe_dump(prom_config, sort_keys=False))

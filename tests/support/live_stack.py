@@ -336,9 +336,9 @@ def _scraped_services(profile: Path) -> list[dict[str, Any]]:
     return services
 
 
-def _probe_map(prometheus_yml: Mapping[str, Any], services: Mapping[str, RunningService]) -> dict[str, str]:
-    """In-cluster host:port of every probed Service URL → its reference service (loopback rule 9)."""
-    addresses = {f"{s.name}.{s.namespace}.svc": urllib.parse.urlsplit(s.url).netloc for s in services.values()}
+def probe_map(prometheus_yml: Mapping[str, Any], addresses: Mapping[str, str]) -> dict[str, str]:
+    """In-cluster host:port of every probed Service URL → a loopback address, by
+    the Service's host (`<service>.<namespace>.svc` → host:port; loopback rule 9)."""
     mapping: dict[str, str] = {}
     for job in prometheus_yml.get("scrape_configs", []):
         if job.get("metrics_path") != "/probe":
@@ -451,7 +451,9 @@ def live_stack(
                 alertmanagers=[am_addr],
                 rules_dir=str(rules_dir),
                 blackbox=bb_addr,
-                probe_targets=_probe_map(prom_rendered, services),
+                probe_targets=probe_map(
+                    prom_rendered, {f"{s.name}.{s.namespace}.svc": urllib.parse.urlsplit(s.url).netloc for s in services.values()}
+                ),
             )
             prom_file = workdir / "prometheus.yml"
             prom_file.write_text(yaml.safe_dump(prom_config, sort_keys=False))
